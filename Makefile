@@ -1,0 +1,42 @@
+# propsync — every target bootstraps its own virtual environment.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint fmt bench clean check-services
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make demo: the main job on the embedded default, in ./demo-workspace
+demo: $(STAMP)
+	$(BIN)/propsync demo --workspace demo-workspace
+
+## make test: services check, ruff (format + lint), mypy, pytest
+test: $(STAMP) check-services lint
+	$(BIN)/python -m pytest -q
+
+check-services: $(STAMP)
+	$(BIN)/python scripts/check_services.py
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+## make bench: every benchmark; results are appended to docs/BENCHMARKS.md by hand
+bench: $(STAMP)
+	$(BIN)/python bench/models.py
+	$(BIN)/python bench/emulator.py
+	$(BIN)/python bench/sync.py
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

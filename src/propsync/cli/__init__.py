@@ -1,0 +1,107 @@
+"""The `propsync` command: parse, call the library, map errors to exit codes.
+
+Exit codes: 0 success; 1 completed with record failures or yellow health;
+2 aborted or red health; 64 usage error; 78 configuration error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from propsync.errors import PropsyncError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What every command receives: where the config is, and how to report."""
+
+    def __init__(self, config: Path | None, debug: bool, quiet: bool) -> None:
+        self.config_path = config
+        self.debug = debug
+        self.quiet = quiet
+
+    def workspace(self) -> Any:
+        from propsync.workspace import Workspace
+
+        return Workspace.open(self.config_path)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def error_handler(func: F) -> F:
+    """One red line per error; a traceback only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PropsyncError as exc:
+            ctx = click.get_current_context(silent=True)
+            debug = bool(
+                ctx and isinstance(ctx.find_root().obj, Context) and ctx.find_root().obj.debug
+            )
+            if debug:
+                raise
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(document: Any) -> None:
+    """One JSON document on stdout."""
+    click.echo(json.dumps(document, indent=2, default=str, sort_keys=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file (default: ./propsync.toml).",
+)
+@click.option("--debug", is_flag=True, help="Full tracebacks and debug logging.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; errors only.")
+@click.version_option(package_name="propsync")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, debug: bool, quiet: bool) -> None:
+    """propsync keeps Salesforce product_property__c true to the product database."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = Context(config, debug, quiet)
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Overwrite an existing propsync.toml.")
+@error_handler
+def init_cmd(directory: Path, force: bool) -> None:
+    """Write a commented propsync.toml for the embedded default."""
+    from propsync.workspace import init
+
+    path = init(directory, force=force)
+    click.echo(f"wrote {path}")
+
+
+def _register() -> None:
+    # Each command group lives in its own module; importing them is cheap (heavy
+    # drivers are imported inside the commands).
+    from propsync.cli import commands
+
+    commands.register(main)
+
+
+_register()

@@ -1,0 +1,75 @@
+"""The engine interface: every SQL statement passes through `execute`, so one tracer
+sees them all."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Tracer = Callable[[str, Sequence[Any] | None], None]
+
+
+class Engine(ABC):
+    """A SQL engine holding the RDS extract, the Salesforce extract and the views."""
+
+    dialect: str
+
+    def __init__(self, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer
+
+    def _trace(self, sql: str, params: Sequence[Any] | None) -> None:
+        if self.tracer is not None:
+            self.tracer(sql, params)
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement for its effect."""
+
+    @abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return all rows as tuples."""
+
+    @abstractmethod
+    def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return all rows as dicts keyed by column name."""
+
+    @abstractmethod
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table."""
+
+    @abstractmethod
+    def batches(
+        self, sql: str, params: Sequence[Any] | None = None, *, batch_size: int = 100_000
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result as Arrow record batches (bounded memory)."""
+
+    @abstractmethod
+    def load_arrow(
+        self,
+        table: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: str = "replace",
+    ) -> int:
+        """Write Arrow data into a table (`replace` or `append`); return the row count."""
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool:
+        """Whether a table or view of that name exists."""
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:  # noqa: B027 - optional for adapters without resources
+        """Release the connection."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,110 @@
+"""DuckDB, the embedded default engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from propsync.engines.base import Engine, Tracer
+from propsync.errors import EngineError
+
+
+class DuckDBEngine(Engine):
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        path: Path | str = ":memory:",
+        *,
+        threads: int = 2,
+        memory_limit: str = "4GB",
+        tracer: Tracer | None = None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(tracer)
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise EngineError(f"cannot open DuckDB database {self.path}: {exc}") from None
+        self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def _run(self, sql: str, params: Sequence[Any] | None) -> duckdb.DuckDBPyConnection:
+        self._trace(sql, params)
+        try:
+            return self.con.execute(sql, list(params) if params is not None else None)
+        except duckdb.Error as exc:
+            first = sql.strip().splitlines()[0][:120] if sql.strip() else sql
+            raise EngineError(f"{exc} (in: {first})") from None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._run(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._run(sql, params).fetchall()
+
+    def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self._run(sql, params)
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _relation(self, sql: str, params: Sequence[Any] | None) -> duckdb.DuckDBPyRelation:
+        # A relation streams its result; a DB-API cursor would copy every row first.
+        self._trace(sql, params)
+        try:
+            return self.con.sql(sql, params=list(params) if params is not None else None)
+        except duckdb.Error as exc:
+            raise EngineError(f"{exc} (in: {sql.strip()[:120]})") from None
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        try:
+            return self._relation(sql, params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(str(exc)) from None
+
+    def batches(
+        self, sql: str, params: Sequence[Any] | None = None, *, batch_size: int = 100_000
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            reader = self._relation(sql, params).to_arrow_reader(batch_size)
+            yield from reader
+        except duckdb.Error as exc:
+            raise EngineError(str(exc)) from None
+
+    def load_arrow(
+        self,
+        table: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: str = "replace",
+    ) -> int:
+        name = f"_propsync_load_{table}"
+        self.con.register(name, data)
+        try:
+            if mode == "replace":
+                self.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM "{name}"')
+            elif mode == "append":
+                self.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{name}"')
+            else:
+                raise ValueError(f"unknown load mode {mode!r}")
+        finally:
+            self.con.unregister(name)
+        return int(self.scalar(f'SELECT count(*) FROM "{table}"'))
+
+    def table_exists(self, name: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            )
+        )
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,69 @@
+"""A workspace is a folder with a propsync.toml: the unit every command works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from propsync import config as config_mod
+from propsync.config import CONFIG_NAME, Config
+
+if TYPE_CHECKING:
+    from propsync.engines import Engine, Tracer
+
+
+def init(directory: Path, *, force: bool = False) -> Path:
+    """Write a commented propsync.toml for the embedded default; return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / CONFIG_NAME
+    if target.exists() and not force:
+        from propsync.errors import UsageError
+
+        raise UsageError(f"{target} already exists (use --force to overwrite)")
+    target.write_text(config_mod.TEMPLATE, encoding="utf-8")
+    return target
+
+
+@dataclass
+class Workspace:
+    """Config plus the folder it lives in; opens the engine, state and org lazily."""
+
+    root: Path
+    config: Config
+    tracer: Tracer | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, config_path: Path | None = None, *, tracer: Tracer | None = None) -> Workspace:
+        path = (config_path or Path.cwd() / CONFIG_NAME).resolve()
+        return cls(root=path.parent, config=config_mod.load(path), tracer=tracer)
+
+    def path(self, relative: str) -> Path:
+        """A path from the config, relative to the workspace root."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from propsync.engines import connect
+
+            self._engine = connect(self.config.engine, self.root, tracer=self.tracer)
+        return self._engine
+
+    def close(self) -> None:
+        for obj in self._cache.values():
+            close = getattr(obj, "close", None)
+            if callable(close):
+                close()
+        self._cache.clear()
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
