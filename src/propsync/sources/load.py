@@ -1,0 +1,85 @@
+"""Engine-side steps shared by every source: stage Arrow batches, then replace or upsert.
+
+Everything here goes through `Engine.execute`/`load_arrow`, so the tracer sees it
+and another engine adapter can run it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pyarrow as pa
+
+from propsync.engines import Engine
+from propsync.sources.stats import Progress
+from propsync.sources.tables import TableSpec
+
+
+def stage_name(table: str, what: str = "stage") -> str:
+    return f"_extract_{what}_{table}"
+
+
+class CountingReader:
+    """Wraps a RecordBatchReader: counts rows and reports progress as batches flow."""
+
+    def __init__(self, reader: pa.RecordBatchReader, table: str, progress: Progress | None):
+        self.rows = 0
+        self._table = table
+        self._progress = progress
+        self.reader = pa.RecordBatchReader.from_batches(reader.schema, self._batches(reader))
+
+    def _batches(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            self.rows += batch.num_rows
+            if self._progress is not None:
+                self._progress(self._table, self.rows)
+            yield batch
+
+
+def _key_match(spec: TableSpec, left: str, right: str) -> str:
+    return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in spec.primary_key)
+
+
+def replace(engine: Engine, spec: TableSpec, stage: str) -> None:
+    """The table becomes exactly the staged rows, cast to the contract's types."""
+    engine.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS {spec.engine_select(stage)}')
+
+
+def upsert(engine: Engine, spec: TableSpec, stage: str) -> None:
+    """Staged rows replace the rows with the same primary key; others are kept."""
+    engine.execute("BEGIN TRANSACTION")
+    try:
+        engine.execute(
+            f'DELETE FROM "{spec.name}" AS t WHERE EXISTS '
+            f'(SELECT 1 FROM "{stage}" AS s WHERE {_key_match(spec, "s", "t")})'
+        )
+        engine.execute(f'INSERT INTO "{spec.name}" {spec.engine_select(stage)}')
+        engine.execute("COMMIT")
+    except BaseException:
+        engine.execute("ROLLBACK")
+        raise
+
+
+def delete_missing(engine: Engine, spec: TableSpec, keys: str) -> int:
+    """Delete rows whose primary key is no longer in the source (hard deletes)."""
+    before = int(engine.scalar(f'SELECT count(*) FROM "{spec.name}"'))
+    engine.execute(
+        f'DELETE FROM "{spec.name}" AS t WHERE NOT EXISTS '
+        f'(SELECT 1 FROM "{keys}" AS k WHERE {_key_match(spec, "k", "t")})'
+    )
+    return before - int(engine.scalar(f'SELECT count(*) FROM "{spec.name}"'))
+
+
+def max_updated(engine: Engine, spec: TableSpec) -> datetime | None:
+    value = engine.scalar(f'SELECT max("{spec.updated_column}") FROM "{spec.name}"')
+    return value if isinstance(value, datetime) else None
+
+
+def count(engine: Engine, table: str) -> int:
+    return int(engine.scalar(f'SELECT count(*) FROM "{table}"'))
+
+
+def drop(engine: Engine, *tables: str) -> None:
+    for table in tables:
+        engine.execute(f'DROP TABLE IF EXISTS "{table}"')
