@@ -95,6 +95,7 @@ def read_watermark(engine: Engine, table: str) -> Watermark | None:
 
 def write_watermark(engine: Engine, stats: TableStats, source: str, fingerprint: str) -> None:
     # One row per table: the history is not needed, and the table stays tiny.
+    ensure_watermarks(engine)
     engine.execute(f"DELETE FROM {WATERMARKS} WHERE table_name = ?", [stats.table])
     engine.execute(
         f"INSERT INTO {WATERMARKS} VALUES (?, ?, ?, ?, ?, ?, now())",
