@@ -1,0 +1,176 @@
+"""Build the SQL models in dependency order, show a view, and compile them for Spark.
+
+Every model is a `.sql` file under `propsync/models/sql/` holding one
+`CREATE OR REPLACE VIEW <name> AS ...` statement written in the portable DuckDB subset
+(see docs/ARCHITECTURE.md). Dependencies are read from the SQL itself with sqlglot.
+"""
+
+from __future__ import annotations
+
+import functools
+import graphlib
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from propsync.errors import EngineError, UsageError
+
+if TYPE_CHECKING:
+    from propsync.engines import Engine
+
+log = logging.getLogger(__name__)
+
+# Tables the models read. RDS and Salesforce extracts are required; the state tables
+# (made by propsync.state migrations) feed only the monitoring views.
+SOURCE_TABLES = ("companies", "properties", "property_features", "salesforce_product_property")
+STATE_TABLES = ("property_sync_audit_log", "sync_queue_measurements")
+DIALECTS = ("duckdb", "spark", "databricks")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One view: its name, its DuckDB SQL, and the tables and views it reads."""
+
+    name: str
+    sql: str
+    reads: frozenset[str]
+
+
+def _read_dir(folder: str) -> dict[str, str]:
+    root = resources.files("propsync.models").joinpath(folder)
+    out = {}
+    for entry in root.iterdir():
+        if entry.name.endswith(".sql"):
+            out[entry.name[: -len(".sql")]] = entry.read_text(encoding="utf-8")
+    return dict(sorted(out.items()))
+
+
+def _tables_read(sql: str) -> frozenset[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    created = tree.this.name if isinstance(tree, exp.Create) else None
+    names = {t.name for t in tree.find_all(exp.Table)}
+    return frozenset(n for n in names if n not in ctes and n != created)
+
+
+@functools.cache
+def models() -> dict[str, Model]:
+    """Every model, keyed by view name, in dependency order."""
+    found = {name: Model(name, sql, _tables_read(sql)) for name, sql in _read_dir("sql").items()}
+    graph = {name: {d for d in m.reads if d in found} for name, m in found.items()}
+    order = graphlib.TopologicalSorter(graph).static_order()
+    return {name: found[name] for name in order}
+
+
+def view_names() -> list[str]:
+    """All view names, dependencies first."""
+    return list(models())
+
+
+def base_tables(view: str) -> frozenset[str]:
+    """The engine tables (not views) a view needs, directly or through other views."""
+    all_models = models()
+    seen: set[str] = set()
+    stack = [view]
+    tables: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for dep in all_models[name].reads:
+            if dep in all_models:
+                stack.append(dep)
+            else:
+                tables.add(dep)
+    return frozenset(tables)
+
+
+def missing_inputs(engine: Engine) -> dict[str, list[str]]:
+    """Views that cannot be built yet, each with the engine tables it lacks."""
+    present = {t: engine.table_exists(t) for t in (*SOURCE_TABLES, *STATE_TABLES)}
+    out: dict[str, list[str]] = {}
+    for name in models():
+        lacking = sorted(t for t in base_tables(name) if not present.get(t, engine.table_exists(t)))
+        if lacking:
+            out[name] = lacking
+    return out
+
+
+def sql_for(view: str, dialect: str = "duckdb") -> str:
+    """The CREATE VIEW statement of one model in an engine's dialect."""
+    model = _model(view)
+    if dialect == "duckdb":
+        return model.sql
+    return dict(_compiled(dialect))[view]
+
+
+def build(engine: Engine, *, strict: bool = True) -> list[str]:
+    """Create or replace every view in dependency order; return the names built.
+
+    With `strict` (the default) a missing input table raises EngineError naming it and
+    the views that need it. With `strict=False` views whose inputs are missing are
+    skipped (see `missing_inputs`), so the core views build before the state store exists.
+    """
+    missing = missing_inputs(engine)
+    if missing and strict:
+        tables = sorted({t for lacking in missing.values() for t in lacking})
+        raise EngineError(
+            f"cannot build the models: missing table(s) {', '.join(tables)} "
+            f"(needed by {', '.join(sorted(missing))})"
+        )
+    built = []
+    for name in models():
+        if name in missing:
+            log.warning("skipping view %s: missing %s", name, ", ".join(missing[name]))
+            continue
+        engine.execute(sql_for(name, engine.dialect))
+        built.append(name)
+    return built
+
+
+def show(engine: Engine, view: str, limit: int | None = 20) -> list[dict[str, Any]]:
+    """Rows of one view (at most `limit`), as dicts keyed by column name."""
+    _model(view)
+    if limit is not None and limit < 0:
+        raise UsageError(f"limit must be >= 0, got {limit}")
+    sql = f"SELECT * FROM {view}" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    return engine.dicts(sql)
+
+
+def compile(dialect: str) -> dict[str, str]:
+    """Every model's CREATE VIEW statement transpiled from DuckDB to `dialect`.
+
+    `dialect` is one of duckdb, spark, databricks; keys are in dependency order.
+    """
+    if dialect not in DIALECTS:
+        raise UsageError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
+    return dict(_compiled(dialect))
+
+
+@functools.cache
+def _compiled(dialect: str) -> tuple[tuple[str, str], ...]:
+    import sqlglot
+
+    out = {}
+    for name, model in models().items():
+        if dialect == "duckdb":
+            out[name] = model.sql
+            continue
+        # Header comments would be carried into the statement; keep them in the file.
+        (statement,) = sqlglot.transpile(
+            model.sql, read="duckdb", write=dialect, pretty=True, comments=False
+        )
+        out[name] = statement
+    return tuple(out.items())
+
+
+def _model(view: str) -> Model:
+    all_models = models()
+    if view not in all_models:
+        raise UsageError(f"unknown view {view!r}; known views: {', '.join(sorted(all_models))}")
+    return all_models[view]
