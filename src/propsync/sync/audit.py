@@ -1,0 +1,47 @@
+"""One audit-log row per record outcome, with before and after images.
+
+before: the fields written as Salesforce held them (from this run's extract; empty for
+a create). after: the values written. Rollback replays `before`; a FAILED row's `after`
+is what was attempted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from propsync.sync.payload import WriteItem
+from propsync.sync.writer import Outcome
+
+OPERATION = {"create": "CREATE", "update": "UPDATE"}
+MAX_MESSAGE = 1000
+
+
+def rows(run_id: int, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any]:
+    """AuditRecords for the state store, stamped now."""
+    from propsync.state import AuditRecord
+
+    now = dt.datetime.now(dt.UTC)
+    out = []
+    for item, outcome in outcomes:
+        after = item.after_image()
+        out.append(
+            AuditRecord(
+                sync_timestamp=now,
+                run_id=run_id,
+                sync_operation=OPERATION[item.queue],
+                sync_status="SUCCESS" if outcome.success else "FAILED",
+                rds_property_id=item.rds_property_id,
+                snappt_property_id_c=item.rds_property_id,
+                salesforce_id=outcome.salesforce_id or item.salesforce_id,
+                created=outcome.created,
+                attempt=outcome.attempt,
+                error_code=outcome.error_code,
+                error_message=(outcome.error_message or "")[:MAX_MESSAGE] or None,
+                fields_written=item.fields_written,
+                before_values=item.before if item.queue == "update" else None,
+                after_values=after,
+            )
+        )
+    return out

@@ -1,0 +1,273 @@
+"""The dry run: what a sync would write, field by field, and what it will cost.
+
+`compute_plan` reads the queue views through the SQL of `propsync.sync.mapping`; the
+writer re-streams the very same SQL (`QueuePlan.sql`), so the plan is what runs.
+Only counts and samples are held in memory, never the rows themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
+from typing import TYPE_CHECKING, Any, Literal
+
+from propsync.sync.mapping import (
+    CREATE_FIELDS,
+    CREATE_VIEW,
+    UPDATE_FIELDS,
+    UPDATE_VIEW,
+    FieldRule,
+    Queue,
+    col,
+    create_sql,
+    update_sql,
+)
+
+if TYPE_CHECKING:
+    from propsync.config import SyncConfig
+    from propsync.engines import Engine
+
+Which = Literal["create", "update", "all"]
+Mode = Literal["none", "collections", "bulk"]
+
+SAMPLES_PER_FIELD = 3
+LISTED_RECORDS = 50
+FILTER_TABLE = "_propsync_sync_filter"
+
+# Calls one Bulk API 2.0 ingest job costs at least: create, upload, UploadComplete,
+# one status poll, successfulResults, failedResults, unprocessedrecords.
+BULK_CALLS_PER_JOB = 7
+
+
+def queues_of(which: Which) -> tuple[Queue, ...]:
+    if which == "all":
+        return ("create", "update")
+    if which in ("create", "update"):
+        return (which,)
+    from propsync.errors import UsageError
+
+    raise UsageError(f"unknown sync {which!r}: use create, update or all")
+
+
+@dataclass
+class FieldChanges:
+    """How many records of a queue get a value for one field, with a few examples."""
+
+    field: str
+    count: int
+    samples: list[dict[str, Any]] = dc_field(default_factory=list)
+
+
+@dataclass
+class QueuePlan:
+    """One queue's share of a plan.
+
+    `records` is what the run sends; `records_to_write` of those are predicted to
+    succeed, `predicted_failures` are predicted (from the describe) to be rejected:
+    they are still sent, so Salesforce records its own error code for them."""
+
+    queue: Queue
+    view: str
+    matched: int  # rows in the view (all of them for create; matched records for update)
+    records: int
+    records_to_write: int
+    predicted_failures: int
+    fields: list[FieldChanges]
+    invalid: list[dict[str, Any]]
+    mode: Mode
+    api_calls: int
+    change_share: float | None = None  # update: records / matched records, for the guardrail
+    drift_count: int = 0
+    drift: list[dict[str, Any]] = dc_field(default_factory=list)
+    drift_note: str = ""
+    sql: str = dc_field(default="", repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc.pop("sql")
+        return doc
+
+
+@dataclass
+class SyncPlan:
+    """The plan of one run: per queue what it writes, and what it costs in API calls."""
+
+    which: Which
+    queues: dict[Queue, QueuePlan]
+    restriction: str | None
+    quota: dict[str, int | None]
+    computed_at: str
+
+    @property
+    def records_to_write(self) -> int:
+        return sum(q.records_to_write for q in self.queues.values())
+
+    @property
+    def records(self) -> int:
+        return sum(q.records for q in self.queues.values())
+
+    @property
+    def api_calls(self) -> int:
+        return sum(q.api_calls for q in self.queues.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "which": self.which,
+            "computed_at": self.computed_at,
+            "restriction": self.restriction,
+            "records_to_write": {
+                **{q: p.records_to_write for q, p in self.queues.items()},
+                "total": self.records_to_write,
+            },
+            "records_to_send": {
+                **{q: p.records for q, p in self.queues.items()},
+                "total": self.records,
+            },
+            "predicted_failures": {
+                **{q: p.predicted_failures for q, p in self.queues.items()},
+                "total": sum(p.predicted_failures for p in self.queues.values()),
+            },
+            "api_calls": {
+                **{q: p.api_calls for q, p in self.queues.items()},
+                "total": self.api_calls,
+            },
+            "quota": self.quota,
+            "queues": {q: p.to_json() for q, p in self.queues.items()},
+        }
+
+
+def estimate_calls(records: int, cfg: SyncConfig) -> tuple[Mode, int]:
+    """The write path a record count takes, and the API calls it costs without retries."""
+    if records == 0:
+        return "none", 0
+    if records >= cfg.bulk_threshold:
+        jobs = math.ceil(records / cfg.bulk_batch_size)
+        return "bulk", jobs * BULK_CALLS_PER_JOB
+    return "collections", math.ceil(records / cfg.collection_size)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def queue_plan(
+    engine: Engine,
+    queue: Queue,
+    rules: dict[str, FieldRule],
+    cfg: SyncConfig,
+    *,
+    where: str = "TRUE",
+    integration_user_id: str | None = None,
+    since: dt.datetime | None = None,
+) -> QueuePlan:
+    """Count, sample and cost one queue. `where` restricts it (pilot / ids)."""
+    sql = create_sql(rules, where) if queue == "create" else update_sql(rules, where)
+    names = CREATE_FIELDS if queue == "create" else UPDATE_FIELDS
+    view = CREATE_VIEW if queue == "create" else UPDATE_VIEW
+    if queue == "create":
+        per_field = [f"count(*) FILTER (WHERE {col(n, 'exp')} IS NOT NULL)" for n in names]
+    else:
+        per_field = [f"count(*) FILTER (WHERE {col(n, 'chg')})" for n in names]
+    agg = engine.rows(
+        f"SELECT count(*), count(*) FILTER (WHERE predicted_error <> ''), "
+        f"{', '.join(per_field)} FROM ({sql}) AS plan_rows"
+    )[0]
+    records, predicted = int(agg[0]), int(agg[1])
+    fields = [
+        FieldChanges(n, int(c or 0), _samples(engine, sql, queue, n) if c else [])
+        for n, c in zip(names, agg[2:], strict=True)
+    ]
+    invalid = [
+        {"key": r[0], "rds_property_id": r[1], "reason": r[2]}
+        for r in engine.rows(
+            f"SELECT key, rds_property_id, predicted_error FROM ({sql}) AS plan_rows "
+            f"WHERE predicted_error <> '' ORDER BY key LIMIT {LISTED_RECORDS}"
+        )
+    ]
+    matched = int(engine.scalar(f"SELECT count(*) FROM {view}") or 0)
+    mode, calls = estimate_calls(records, cfg)
+    plan = QueuePlan(
+        queue=queue,
+        view=view,
+        matched=matched,
+        records=records,
+        records_to_write=records - predicted,
+        predicted_failures=predicted,
+        fields=fields,
+        invalid=invalid,
+        mode=mode,
+        api_calls=calls,
+        sql=sql,
+    )
+    if queue == "update":
+        plan.change_share = records / matched if matched else 0.0
+        _drift(engine, plan, integration_user_id, since)
+    return plan
+
+
+def _samples(engine: Engine, sql: str, queue: Queue, name: str) -> list[dict[str, Any]]:
+    if queue == "create":
+        query = (
+            f"SELECT key, rds_property_id, NULL, {col(name, 'exp')} FROM ({sql}) AS plan_rows "
+            f"WHERE {col(name, 'exp')} IS NOT NULL LIMIT {SAMPLES_PER_FIELD}"
+        )
+    else:
+        query = (
+            f"SELECT key, rds_property_id, {col(name, 'cur')}, {col(name, 'exp')} "
+            f"FROM ({sql}) AS plan_rows WHERE {col(name, 'chg')} LIMIT {SAMPLES_PER_FIELD}"
+        )
+    return [
+        {"key": k, "rds_property_id": r, "before": _json_value(b), "after": _json_value(a)}
+        for k, r, b, a in engine.rows(query)
+    ]
+
+
+def _drift(
+    engine: Engine,
+    plan: QueuePlan,
+    integration_user_id: str | None,
+    since: dt.datetime | None,
+) -> None:
+    """Records about to be written whose last change came from someone other than the
+    integration user after the last successful Sync B. Their synced fields differ from
+    what RDS expects, so the sync will overwrite that change. The Salesforce workflow's
+    own writes (sf_property_id__c only) leave the synced fields equal to what we wrote,
+    so such records are not in the queue and never count as drift."""
+    if not integration_user_id:
+        plan.drift_note = "integration user unknown: drift not assessed"
+        return
+    if since is None:
+        plan.drift_note = "no earlier successful Sync B: drift not assessed"
+        return
+    cond = "last_modified_by_id IS DISTINCT FROM ? AND last_modified_date > ?"
+    params: list[Any] = [integration_user_id, since]
+    plan.drift_count = int(
+        engine.scalar(f"SELECT count(*) FROM ({plan.sql}) AS d WHERE {cond}", params) or 0
+    )
+    changed_cols = ", ".join(col(n, "chg") for n in UPDATE_FIELDS)
+    rows = engine.dicts(
+        f"SELECT key, rds_property_id, last_modified_by_id, last_modified_date, {changed_cols} "
+        f"FROM ({plan.sql}) AS d WHERE {cond} ORDER BY last_modified_date DESC "
+        f"LIMIT {LISTED_RECORDS}",
+        params,
+    )
+    plan.drift = [
+        {
+            "key": r["key"],
+            "rds_property_id": r["rds_property_id"],
+            "last_modified_by_id": r["last_modified_by_id"],
+            "last_modified_date": _json_value(r["last_modified_date"]),
+            "fields": [n for n in UPDATE_FIELDS if r[col(n, "chg")]],
+        }
+        for r in rows
+    ]
+    if plan.drift_count:
+        plan.drift_note = (
+            f"{plan.drift_count} record(s) changed in Salesforce by someone other than the "
+            "integration user since the last successful Sync B; the sync will overwrite "
+            "those fields with the RDS values"
+        )

@@ -1,0 +1,437 @@
+"""Sync A and Sync B: `plan` (the dry run) and `run_sync` (plan, guard, write, audit).
+
+    from propsync.sync import plan, run_sync
+    p = plan(ws, "all")                      # SyncPlan; p.to_json()["records_to_write"]
+    result = run_sync(ws, "all")             # RunResult; result.exit_code for cron
+
+By default both refresh their inputs first (RDS extract, Salesforce extract, models),
+because a plan over stale tables writes the wrong things; pass `refresh=False` when the
+caller has just done it. A run takes the state store's lock for each sync it runs,
+marks runs left RUNNING by a killed process ABORTED, records queue sizes, applies the
+Sync B guardrail, writes, and appends every record's outcome to the audit log as soon
+as it is known, so a kill -9 loses nothing that was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from propsync.errors import GuardrailTripped, PropsyncError, QuotaExhausted
+from propsync.sync import audit
+from propsync.sync.logs import run_logging
+from propsync.sync.mapping import Queue, rules_from_describe
+from propsync.sync.payload import WriteItem, items_from_batch
+from propsync.sync.plan import QueuePlan, SyncPlan, Which, queue_plan, queues_of
+from propsync.sync.restrict import Restriction, combine, from_ids, read_ids_file
+from propsync.sync.writer import Outcome, Writer
+
+if TYPE_CHECKING:
+    from propsync.workspace import Workspace
+
+log = logging.getLogger("propsync.sync")
+
+# progress(phase, done, total): phase is "extract", "plan", "create" or "update".
+Progress = Callable[[str, int, int], None]
+STREAM_BATCH = 10_000
+
+
+@dataclass
+class QueueCounts:
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    created: int = 0
+    updated: int = 0
+    retried: int = 0  # records that needed more than one attempt
+    errors: dict[str, int] = field(default_factory=dict)  # error code -> records
+
+
+@dataclass
+class RunResult:
+    """What a run did. `status`: SUCCEEDED, PARTIAL (some records failed), FAILED
+    (nothing succeeded or the run broke), ABORTED (stopped: quota, interrupted)."""
+
+    run_id: int
+    which: Which
+    status: str
+    dry_run: bool
+    plan: SyncPlan
+    counts: dict[str, QueueCounts]
+    api_calls: int
+    duration_s: float
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"SUCCEEDED": 0, "PARTIAL": 1}.get(self.status, 2)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("sent", "succeeded", "failed", "created", "updated", "retried")
+        return {k: sum(getattr(c, k) for c in self.counts.values()) for k in keys}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "which": self.which,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "exit_code": self.exit_code,
+            "api_calls": self.api_calls,
+            "duration_s": round(self.duration_s, 3),
+            "error": self.error,
+            "totals": self.totals(),
+            "counts": {q: asdict(c) for q, c in self.counts.items()},
+            "plan": self.plan.to_json(),
+        }
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+def refresh(ws: Workspace, client: Any, progress: Progress | None = None) -> None:
+    """Extract RDS and Salesforce into the engine and rebuild the models."""
+    from propsync import models, sources
+    from propsync.salesforce import extract_product_property
+
+    engine = ws.engine()
+    _tick(progress, "extract", 0, 3)
+    sources.extract(ws)
+    _tick(progress, "extract", 1, 3)
+    extract_product_property(client, engine)
+    _tick(progress, "extract", 2, 3)
+    models.build(engine)
+    _tick(progress, "extract", 3, 3)
+
+
+def restriction(
+    ws: Workspace, pilot: str | None, ids: Iterable[str | int] | Path | None
+) -> Restriction | None:
+    """The pilot set and/or id list a run is limited to (both: the intersection)."""
+    from_pilot = None
+    if pilot:
+        from propsync.state import open_state
+
+        members = open_state(ws).pilot_set(pilot)
+        from_pilot = from_ids(_pilot_ids(members), f"pilot {pilot}")
+    from_list = None
+    if isinstance(ids, Path):
+        from_list = Restriction(f"ids {ids}", read_ids_file(ids))
+    elif ids is not None:
+        from_list = from_ids(ids)
+    return combine(from_pilot, from_list)
+
+
+def _pilot_ids(members: Any) -> list[str]:
+    """pilot_set may give ids, or rows naming rds_property_id / snappt_property_id_c."""
+    out = []
+    for m in members:
+        if isinstance(m, dict):
+            value = m.get("rds_property_id") or m.get("snappt_property_id_c")
+        else:
+            value = getattr(m, "rds_property_id", m)
+        if value is not None:
+            out.append(str(value))
+    return out
+
+
+def _integration_user(ws: Workspace, client: Any) -> str | None:
+    configured = ws.config.sync.integration_user_id
+    if configured:
+        return configured
+    for attr in ("user_id", "integration_user_id"):
+        value = getattr(client, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _quota(client: Any) -> dict[str, int | None]:
+    limits = client.limits()
+    daily = limits.get("DailyApiRequests", {}) if isinstance(limits, dict) else {}
+    used_max = daily.get("Max")
+    remaining = daily.get("Remaining")
+    return {
+        "daily_max": used_max,
+        "remaining": remaining,
+        "used": (used_max - remaining) if used_max is not None and remaining is not None else None,
+    }
+
+
+def _api_calls(client: Any) -> int:
+    """HTTP calls the client has made to the org so far."""
+    return int(getattr(client, "calls", 0) or 0)
+
+
+def _last_success(ws: Workspace) -> dt.datetime | None:
+    """Start of the last successful run that ran Sync B."""
+    from propsync.state import open_state
+
+    best: dt.datetime | None = None
+    for run in open_state(ws).runs():
+        row = run if isinstance(run, dict) else asdict(run)
+        if row.get("sync") in ("update", "all") and row.get("status") in (
+            "SUCCEEDED",
+            "PARTIAL",
+        ):
+            started = row.get("started_at")
+            if started is not None and not row.get("dry_run") and (best is None or started > best):
+                best = started
+    return best
+
+
+def compute_plan(
+    ws: Workspace,
+    client: Any,
+    which: Which,
+    restrict: Restriction | None = None,
+) -> SyncPlan:
+    """The plan from the tables as they are now in the engine (no refresh)."""
+    engine = ws.engine()
+    rules = rules_from_describe(client.describe())
+    if restrict is not None:
+        restrict.install(engine)
+    queues: dict[Queue, QueuePlan] = {}
+    for queue in queues_of(which):
+        where = restrict.where(queue) if restrict is not None else "TRUE"
+        queues[queue] = queue_plan(
+            engine,
+            queue,
+            rules,
+            ws.config.sync,
+            where=where,
+            integration_user_id=_integration_user(ws, client),
+            since=_last_success(ws) if queue == "update" else None,
+        )
+    return SyncPlan(
+        which=which,
+        queues=queues,
+        restriction=restrict.source if restrict is not None else None,
+        quota=_quota(client),
+        computed_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+
+
+def plan(
+    ws: Workspace,
+    which: Which = "all",
+    *,
+    pilot: str | None = None,
+    ids: Iterable[str | int] | Path | None = None,
+    refresh_inputs: bool = True,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> SyncPlan:
+    """The dry run: what `run_sync` would write now, field by field, and its cost."""
+    client = client or _connect(ws)
+    if refresh_inputs:
+        refresh(ws, client, progress)
+    return compute_plan(ws, client, which, restriction(ws, pilot, ids))
+
+
+def _connect(ws: Workspace) -> Any:
+    from propsync.salesforce import connect
+
+    return connect(ws)
+
+
+def _tick(progress: Progress | None, phase: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(phase, done, total)
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def guardrail(p: SyncPlan, max_share: float, force: bool) -> None:
+    """Refuse a Sync B that would change more than `max_share` of the matched records."""
+    q = p.queues.get("update")
+    if q is None or force or not q.records or q.change_share is None:
+        return
+    if q.change_share > max_share:
+        raise GuardrailTripped(
+            f"Sync B would change {q.records:,} of {q.matched:,} matched records "
+            f"({q.change_share:.1%}), more than sync.max_change_share = {max_share:.0%}; "
+            "check the plan (`propsync plan update`) and rerun with --force if it is right"
+        )
+
+
+def run_sync(
+    ws: Workspace,
+    which: Which,
+    *,
+    pilot: str | None = None,
+    ids: Iterable[str | int] | Path | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    refresh_inputs: bool = True,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run Sync A (`create`), Sync B (`update`) or both (`all`, A first).
+
+    Raises LockHeld when another run holds a sync's lock, GuardrailTripped when Sync B
+    would change too much (unless `force`). A spent API quota ends the run ABORTED and
+    returns; other errors end it FAILED and propagate."""
+    from propsync.state import open_state
+
+    queues = queues_of(which)
+    restrict = restriction(ws, pilot, ids)
+    state = open_state(ws)
+    state.abort_stale_runs()
+    run_id = state.start_run(
+        which,
+        pilot=pilot,
+        dry_run=dry_run,
+        params={"restriction": restrict.source if restrict else None, "force": force},
+    )
+    started = time.monotonic()
+    calls_before = 0
+    counts = {q: QueueCounts() for q in queues}
+    status, error = "FAILED", None
+    the_plan: SyncPlan | None = None
+    client_used = client
+    try:
+        with contextlib.ExitStack() as stack:
+            for queue in queues:
+                stack.enter_context(state.lock(f"sync-{queue}", run_id))
+            stack.enter_context(run_logging(run_id))
+            client_used = client or _connect(ws)
+            calls_before = _api_calls(client_used)
+            log.info("sync %s started (dry run: %s)", which, dry_run)
+            if refresh_inputs:
+                refresh(ws, client_used, progress)
+            the_plan = compute_plan(ws, client_used, which, restrict)
+            _record_queues(state, the_plan, run_id)
+            guardrail(the_plan, ws.config.sync.max_change_share, force)
+            if not dry_run:
+                writer = Writer(client_used, ws.config.sync)
+                for queue in queues:
+                    _write_queue(
+                        ws, state, writer, the_plan.queues[queue], run_id, counts, progress
+                    )
+            status = _status(counts)
+            log.info("sync %s finished: %s", which, status)
+    except QuotaExhausted as exc:
+        status, error = "ABORTED", f"daily API quota spent: {exc}"
+        log.warning("run stopped: %s", error)
+    except GuardrailTripped as exc:
+        _finish(state, run_id, "ABORTED", counts, client_used, calls_before, str(exc))
+        raise
+    except PropsyncError as exc:
+        _finish(state, run_id, "FAILED", counts, client_used, calls_before, str(exc))
+        raise
+    except BaseException as exc:  # interrupted (Ctrl-C) or a bug: never leave it RUNNING
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc)
+        _finish(state, run_id, "ABORTED", counts, client_used, calls_before, reason)
+        raise
+    api_calls = _finish(state, run_id, status, counts, client_used, calls_before, error)
+    assert the_plan is not None or status == "ABORTED"
+    return RunResult(
+        run_id=run_id,
+        which=which,
+        status=status,
+        dry_run=dry_run,
+        plan=the_plan or SyncPlan(which, {}, None, {}, ""),
+        counts=counts,
+        api_calls=api_calls,
+        duration_s=time.monotonic() - started,
+        error=error,
+    )
+
+
+def _status(counts: dict[str, QueueCounts]) -> str:
+    failed = sum(c.failed for c in counts.values())
+    succeeded = sum(c.succeeded for c in counts.values())
+    if not failed:
+        return "SUCCEEDED"
+    return "PARTIAL" if succeeded else "FAILED"
+
+
+def _finish(
+    state: Any,
+    run_id: int,
+    status: str,
+    counts: dict[str, QueueCounts],
+    client: Any,
+    calls_before: int,
+    error: str | None,
+) -> int:
+    calls = _api_calls(client) - calls_before if client is not None else 0
+    state.finish_run(
+        run_id,
+        status,
+        counts={q: asdict(c) for q, c in counts.items()},
+        api_calls=calls,
+        error=error,
+    )
+    return calls
+
+
+def _record_queues(state: Any, p: SyncPlan, run_id: int) -> None:
+    create = p.queues.get("create")
+    update = p.queues.get("update")
+    state.record_queue_sizes(
+        create.matched if create else None,
+        update.matched if update else None,
+        changes=update.records if update else None,
+        run_id=run_id,
+    )
+
+
+def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
+    for batch in ws.engine().batches(q.sql, batch_size=STREAM_BATCH):
+        yield from items_from_batch(q.queue, batch)
+
+
+def _write_queue(
+    ws: Workspace,
+    state: Any,
+    writer: Writer,
+    q: QueuePlan,
+    run_id: int,
+    counts: dict[str, QueueCounts],
+    progress: Progress | None,
+) -> None:
+    if not q.records:
+        return
+    c = counts[q.queue]
+    log.info("%s: writing %d record(s) by %s", q.queue, q.records, q.mode)
+    _tick(progress, q.queue, 0, q.records)
+    done = 0
+    for outcomes in writer.write(_stream(ws, q), q.records):
+        state.append_audit(audit.rows(run_id, outcomes))
+        for item, outcome in outcomes:
+            _count(c, item, outcome)
+        done += len(outcomes)
+        _tick(progress, q.queue, done, q.records)
+
+
+def _count(c: QueueCounts, item: WriteItem, outcome: Outcome) -> None:
+    c.sent += 1
+    if outcome.attempt > 1:
+        c.retried += 1
+    if outcome.success:
+        c.succeeded += 1
+        if outcome.created:
+            c.created += 1
+        else:
+            c.updated += 1
+    else:
+        c.failed += 1
+        code = outcome.error_code or "UNKNOWN"
+        c.errors[code] = c.errors.get(code, 0) + 1
+        log.warning(
+            "%s %s (rds %s) failed: %s %s",
+            item.queue,
+            item.key,
+            item.rds_property_id,
+            code,
+            outcome.error_message,
+        )

@@ -1,0 +1,198 @@
+"""Send WriteItems to Salesforce and resubmit what a row lock made fail.
+
+The path depends on the size of the set: Bulk API 2.0 at or above
+`sync.bulk_threshold` records, sObject Collections (200 a request) below. Sync A
+upserts on the external id (a retry can never make a second record); Sync B updates
+by Id with only the changed fields. Record errors that a resubmission can clear
+(`UNABLE_TO_LOCK_ROW`, a lock wrapped in `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`) are
+resent with backoff up to `sync.max_record_attempts`; every other record error is final
+on its first occurrence. Request-level retries and session refresh live in the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from propsync.salesforce import fields as sf
+from propsync.sync.payload import WriteItem, chunked
+
+if TYPE_CHECKING:
+    from propsync.config import SyncConfig
+    from propsync.salesforce.errors import RecordResult
+
+log = logging.getLogger("propsync.sync")
+
+MAX_BACKOFF_S = 30.0
+
+
+class WriteClient(Protocol):
+    """The two write calls of `propsync.salesforce.SalesforceClient` the sync uses."""
+
+    def collections(
+        self,
+        op: str,
+        records: list[dict[str, Any]],
+        *,
+        external_id: str | None = ...,
+        all_or_none: bool = ...,
+    ) -> list[RecordResult]: ...
+
+    def bulk_ingest(
+        self,
+        op: str,
+        records: Iterable[dict[str, Any]],
+        *,
+        columns: list[str],
+        external_id: str | None = ...,
+    ) -> Any: ...
+
+
+@dataclass
+class Outcome:
+    """The final result of one record in this run."""
+
+    success: bool
+    created: bool | None
+    salesforce_id: str | None
+    attempt: int
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+def backoff_s(attempt: int, base: float) -> float:
+    """Exponential backoff with jitter, so resubmitted rows do not collide again."""
+    if base <= 0:
+        return 0.0
+    return float(min(MAX_BACKOFF_S, base * 2 ** (attempt - 1) * (0.5 + random.random())))
+
+
+def _bulk_results(result: Any) -> list[RecordResult]:
+    records = getattr(result, "results", None)
+    if records is None:
+        records = getattr(result, "records", result)
+    return list(records)
+
+
+class Writer:
+    """Writes one queue's items; yields (item, outcome) lists as outcomes become final."""
+
+    def __init__(
+        self,
+        client: WriteClient,
+        cfg: SyncConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_request: Callable[[int], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.cfg = cfg
+        self.sleep = sleep
+        self.on_request = on_request  # called with the number of records sent
+
+    def window_size(self, total: int) -> int:
+        """How many items are written (and their retries settled) before moving on."""
+        if total >= self.cfg.bulk_threshold:
+            return self.cfg.bulk_batch_size
+        return self.cfg.collection_size * 10
+
+    def write(
+        self, items: Iterable[WriteItem], total: int
+    ) -> Iterator[list[tuple[WriteItem, Outcome]]]:
+        """Write a stream of `total` items of one queue."""
+        for window in chunked(items, self.window_size(total)):
+            yield from self._write_window(window, bulk=total >= self.cfg.bulk_threshold)
+
+    def _write_window(
+        self, window: list[WriteItem], *, bulk: bool
+    ) -> Iterator[list[tuple[WriteItem, Outcome]]]:
+        pending = window
+        attempt = 1
+        while pending:
+            retry: list[WriteItem] = []
+            # A resubmission is small: collections unless it alone reaches the threshold.
+            use_bulk = bulk and len(pending) >= self.cfg.bulk_threshold
+            sends = [pending] if use_bulk else chunked(pending, self.cfg.collection_size)
+            for group in sends:
+                results = self._send(group, bulk=use_bulk)
+                final: list[tuple[WriteItem, Outcome]] = []
+                for item in group:
+                    res = results.get(item.key)
+                    if res is None:
+                        final.append((item, _missing(attempt)))
+                    elif res.success:
+                        final.append((item, Outcome(True, res.created, res.id, attempt)))
+                    elif res.transient and attempt < self.cfg.max_record_attempts:
+                        retry.append(item)
+                    else:
+                        err = res.errors[0] if res.errors else None
+                        final.append(
+                            (
+                                item,
+                                Outcome(
+                                    False,
+                                    None,
+                                    res.id or item.salesforce_id,
+                                    attempt,
+                                    err.code if err else "UNKNOWN_EXCEPTION",
+                                    err.message if err else "no error detail returned",
+                                ),
+                            )
+                        )
+                if final:
+                    yield final
+            if retry:
+                wait = backoff_s(attempt, self.cfg.backoff_base_s)
+                log.info(
+                    "%d record(s) hit a transient error on attempt %d; resubmitting in %.2fs",
+                    len(retry),
+                    attempt,
+                    wait,
+                )
+                self.sleep(wait)
+            pending = retry
+            attempt += 1
+
+    def _send(self, group: list[WriteItem], *, bulk: bool) -> dict[str, RecordResult]:
+        queue = group[0].queue
+        records = [item.record for item in group]
+        if self.on_request is not None:
+            self.on_request(len(group))
+        if queue == "create":
+            op, ext = "upsert", sf.EXTERNAL_ID
+        else:
+            op, ext = "update", None
+        if bulk:
+            columns = _columns(records, queue)
+            result = self.client.bulk_ingest(op, records, columns=columns, external_id=ext)
+            found = _bulk_results(result)
+        else:
+            found = self.client.collections(op, records, external_id=ext, all_or_none=False)
+        return {r.key: r for r in found}
+
+
+def _columns(records: list[dict[str, Any]], queue: str) -> list[str]:
+    """CSV columns for a bulk job: the key, then every field any record writes, in the
+    field contract's order. A record that does not write a field leaves its cell empty,
+    which Bulk API 2.0 reads as "leave the value alone"."""
+    present: set[str] = set()
+    for record in records:
+        present.update(record)
+    key = sf.EXTERNAL_ID if queue == "create" else "Id"
+    ordered = [f.name for f in sf.FIELDS if f.name in present and f.name != key]
+    return [key, *ordered]
+
+
+def _missing(attempt: int) -> Outcome:
+    return Outcome(
+        False,
+        None,
+        None,
+        attempt,
+        "NO_RESULT",
+        "Salesforce returned no result for this record",
+    )
