@@ -1,1 +1,57 @@
-"""The Salesforce layer: field contract, client, Bulk API 2.0, extraction, emulator."""
+"""The Salesforce layer: field contract, client, Bulk API 2.0, extraction, emulator.
+
+    from propsync.salesforce import connect, extract_product_property
+    with connect(workspace) as sf:
+        stats = extract_product_property(sf, workspace.engine())
+
+Imports here stay light (no simple_salesforce, pyarrow or duckdb at import time).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from propsync.salesforce.bulk2 import CLEAR, BulkResult
+    from propsync.salesforce.client import ApiUsage, SalesforceClient
+    from propsync.salesforce.connect import connect
+    from propsync.salesforce.errors import RecordResult, SFErrorItem
+    from propsync.salesforce.extract import ExtractStats, extract_product_property
+    from propsync.salesforce.load import LoadStats, load_starting_state
+
+_EXPORTS = {
+    "CLEAR": "bulk2",
+    "BulkResult": "bulk2",
+    "ApiUsage": "client",
+    "SalesforceClient": "client",
+    "connect": "connect",
+    "RecordResult": "errors",
+    "SFErrorItem": "errors",
+    "ExtractStats": "extract",
+    "extract_product_property": "extract",
+    "LoadStats": "load",
+    "load_starting_state": "load",
+}
+
+__all__ = [
+    "CLEAR",
+    "ApiUsage",
+    "BulkResult",
+    "ExtractStats",
+    "LoadStats",
+    "RecordResult",
+    "SFErrorItem",
+    "SalesforceClient",
+    "connect",
+    "extract_product_property",
+    "load_starting_state",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'propsync.salesforce' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"propsync.salesforce.{module}"), name)

@@ -1,0 +1,472 @@
+"""Our thin Bulk API 2.0 layer (ingest and query jobs).
+
+Why not simple-salesforce's bulk2 helper: it orders CSV columns from a set, writes None
+as an empty cell (so a field can never be cleared on purpose), makes one job per chunk,
+never refreshes an expired session and records no API usage. Here every request goes
+through the client's retry policy, the CSV column order is the caller's, None leaves a
+field and `CLEAR` writes `#N/A`, and results are mapped back to the input rows by a key
+column, because Salesforce does not keep the order of results.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from propsync.errors import (
+    SalesforceError,
+    TerminalSalesforceError,
+    TransientSalesforceError,
+    UsageError,
+)
+from propsync.salesforce.errors import RecordResult, SFErrorItem, parse_bulk_error
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from propsync.salesforce.client import SalesforceClient
+
+log = logging.getLogger(__name__)
+
+# Salesforce allows 150 MB of base64-encoded CSV per ingest job, about 112 MB raw; we
+# stay below with room for the header and multi-byte characters.
+MAX_JOB_BYTES = 100 * 1024 * 1024
+CLEAR_TEXT = "#N/A"
+_BLOCK_ROWS = 2_000  # rows serialised at a time; the job size is checked per block
+_FINAL_STATES = ("JobComplete", "Failed", "Aborted")
+_MAX_POLL_S = 5.0
+
+
+class _Clear:
+    """Sentinel: empty this field (Bulk CSV `#N/A`, JSON null)."""
+
+    _instance: _Clear | None = None
+
+    def __new__(cls) -> _Clear:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "CLEAR"
+
+
+CLEAR = _Clear()
+
+
+@dataclass
+class BulkResult:
+    """The outcome of one `bulk_ingest` call: one RecordResult per input row, in input
+    order, plus the job ids and the API calls they cost."""
+
+    operation: str
+    jobs: list[str] = field(default_factory=list)
+    results: list[RecordResult] = field(default_factory=list)
+    api_calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def succeeded(self) -> int:
+        return sum(1 for r in self.results if r.success)
+
+    @property
+    def failed(self) -> list[RecordResult]:
+        return [r for r in self.results if not r.success]
+
+    @property
+    def created(self) -> int:
+        return sum(1 for r in self.results if r.success and r.created)
+
+    def by_key(self) -> dict[str, RecordResult]:
+        return {r.key: r for r in self.results}
+
+
+def json_value(value: Any) -> Any:
+    """A Python value as Salesforce's JSON expects it."""
+    if isinstance(value, datetime):
+        return _sf_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _sf_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise UsageError(f"datetime {value.isoformat()} has no time zone; Salesforce needs one")
+    from datetime import UTC
+
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _cell(value: Any, row: int, column: str) -> str:
+    if value is None:
+        return ""  # an empty cell leaves the field as it is
+    if value is CLEAR:
+        return CLEAR_TEXT
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return _sf_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int | str):
+        return str(value)
+    raise UsageError(f"row {row}: field {column}: cannot write a {type(value).__name__} value")
+
+
+def _key_column(client: SalesforceClient, op: str, columns: list[str], ext: str | None) -> str:
+    if op in ("delete", "hardDelete"):
+        if columns != ["Id"]:
+            raise UsageError(f"a Bulk API {op} takes exactly one column, Id (got {columns})")
+        return "Id"
+    if op == "update":
+        return "Id"
+    if op == "upsert":
+        if not ext:
+            raise UsageError("an upsert needs an external id field")
+        return ext
+    return ext or client.external_id
+
+
+def _blocks(
+    records: Iterable[dict[str, Any]] | pa.Table, columns: list[str], key: str
+) -> Iterator[tuple[bytes, list[str]]]:
+    """CSV bytes (no header) and the key of each row, a block of rows at a time."""
+    import pyarrow as pa
+
+    if isinstance(records, pa.Table):
+        yield from _arrow_blocks(records, columns, key)
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    keys: list[str] = []
+    for index, record in enumerate(records):
+        unknown = record.keys() - set(columns)
+        if unknown:
+            raise UsageError(f"row {index}: fields {sorted(unknown)} are not in columns")
+        k = record.get(key)
+        if k is None or k is CLEAR or k == "":
+            raise UsageError(f"row {index}: field {key} is required to identify the record")
+        keys.append(str(k))
+        writer.writerow([_cell(record.get(c), index, c) for c in columns])
+        if len(keys) >= _BLOCK_ROWS:
+            yield buf.getvalue().encode("utf-8"), keys
+            buf.seek(0)
+            buf.truncate()
+            keys = []
+    if keys:
+        yield buf.getvalue().encode("utf-8"), keys
+
+
+def _arrow_blocks(
+    table: pa.Table, columns: list[str], key: str
+) -> Iterator[tuple[bytes, list[str]]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UsageError(f"the table has no columns {missing}")
+    table = table.select(columns)
+    for i, col in enumerate(table.columns):
+        # Salesforce reads ISO 8601 with milliseconds and Z; Arrow would write a space.
+        if pa.types.is_timestamp(col.type):
+            if col.type.tz is None:
+                raise UsageError(f"column {columns[i]}: timestamps need a time zone")
+            text = pc.strftime(
+                pc.cast(col, pa.timestamp("ms", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ"
+            )
+            table = table.set_column(i, columns[i], text)
+        elif pa.types.is_floating(col.type):
+            whole = pc.equal(col, pc.floor(col))
+            as_int = pc.cast(pc.if_else(whole, col, None), pa.int64(), safe=False)
+            text = pc.coalesce(pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+            table = table.set_column(i, columns[i], text)
+    key_col = table.column(key)
+    if key_col.null_count:
+        raise UsageError(f"column {key}: {key_col.null_count} rows have no value")
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in table.to_batches(max_chunksize=_BLOCK_ROWS * 5):
+        out = io.BytesIO()
+        pacsv.write_csv(pa.Table.from_batches([batch]), out, options)
+        keys = [str(k) for k in batch.column(columns.index(key)).to_pylist()]
+        yield out.getvalue(), keys
+
+
+def _header(columns: list[str]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(columns)
+    return buf.getvalue().encode("utf-8")
+
+
+@dataclass
+class _Job:
+    id: str
+    keys: list[str]
+
+
+def ingest(
+    client: SalesforceClient,
+    op: str,
+    records: Iterable[dict[str, Any]] | pa.Table,
+    *,
+    columns: list[str],
+    external_id: str | None = None,
+    key: str | None = None,
+    max_job_bytes: int = MAX_JOB_BYTES,
+) -> BulkResult:
+    """See `SalesforceClient.bulk_ingest`. Jobs are uploaded one after another, then
+    all are awaited, so Salesforce processes one while we upload the next."""
+    if op not in ("insert", "update", "upsert", "delete", "hardDelete"):
+        raise UsageError(f"unknown Bulk API operation {op!r}")
+    if len(set(columns)) != len(columns):
+        raise UsageError(f"duplicate columns in {columns}")
+    ext = external_id or (client.external_id if op == "upsert" else None)
+    key = key or _key_column(client, op, columns, ext)
+    if key not in columns:
+        raise UsageError(f"the key column {key} must be one of the columns {columns}")
+    started, calls0 = time.monotonic(), client.calls
+    header = _header(columns)
+    result = BulkResult(operation=op)
+    jobs: list[_Job] = []
+    seen: set[str] = set()
+    chunk: list[bytes] = []
+    chunk_keys: list[str] = []
+    size = len(header)
+    for data, keys in _blocks(records, columns, key):
+        for k in keys:
+            if k in seen:
+                raise UsageError(f"{key} {k!r} appears twice; results could not be matched")
+            seen.add(k)
+        if chunk and size + len(data) > max_job_bytes:
+            jobs.append(_submit(client, op, ext, header, chunk, chunk_keys))
+            chunk, chunk_keys, size = [], [], len(header)
+        chunk.append(data)
+        chunk_keys.extend(keys)
+        size += len(data)
+    if chunk_keys:
+        jobs.append(_submit(client, op, ext, header, chunk, chunk_keys))
+    del seen
+    for job in jobs:
+        result.jobs.append(job.id)
+        result.results.extend(_collect(client, job, key))
+    result.api_calls = client.calls - calls0
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _submit(
+    client: SalesforceClient,
+    op: str,
+    ext: str | None,
+    header: bytes,
+    chunk: list[bytes],
+    keys: list[str],
+) -> _Job:
+    """Create a job, upload its CSV, close it. A failed upload aborts the job and the
+    whole unit is repeated on a fresh job (a half-uploaded job is never closed)."""
+    body: dict[str, Any] = {
+        "object": client.object_name,
+        "operation": op,
+        "contentType": "CSV",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    if op == "upsert":
+        body["externalIdFieldName"] = ext
+    data = header + b"".join(chunk)
+    attempt = 0
+    while True:
+        attempt += 1
+        job = client.http("POST", "jobs/ingest/", json=body, what=f"create {op} job").json()
+        job_id = job["id"]
+        try:
+            client.http(
+                "PUT",
+                f"jobs/ingest/{job_id}/batches/",
+                data=data,
+                headers={"Content-Type": "text/csv"},
+                idempotent=False,
+                what=f"upload job {job_id}",
+            )
+        except SalesforceError as exc:
+            _abort(client, job_id)
+            if attempt >= client.max_request_attempts or not isinstance(
+                exc, TransientSalesforceError
+            ):
+                raise
+            log.warning("upload of job %s failed (%s); retrying on a new job", job_id, exc)
+            continue
+        _close(client, job_id)
+        log.info("bulk %s job %s: %d records, %d bytes", op, job_id, len(keys), len(data))
+        return _Job(job_id, keys)
+
+
+def _abort(client: SalesforceClient, job_id: str) -> None:
+    try:
+        client.http("PATCH", f"jobs/ingest/{job_id}/", json={"state": "Aborted"}, what="abort job")
+    except SalesforceError as exc:
+        log.warning("could not abort job %s: %s", job_id, exc)
+
+
+def _close(client: SalesforceClient, job_id: str) -> None:
+    try:
+        client.http(
+            "PATCH",
+            f"jobs/ingest/{job_id}/",
+            json={"state": "UploadComplete"},
+            what=f"close job {job_id}",
+        )
+    except TerminalSalesforceError:
+        # A retried close may find the job already closed by the first attempt.
+        state = _job(client, "ingest", job_id).get("state")
+        if state == "Open":
+            raise
+
+
+def _job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
+    info: dict[str, Any] = client.http("GET", f"jobs/{kind}/{job_id}/", what="job status").json()
+    return info
+
+
+def _wait(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
+    delay = client.poll_interval_s
+    while True:
+        time.sleep(delay)
+        info = _job(client, kind, job_id)
+        if info.get("state") in _FINAL_STATES:
+            return info
+        delay = min(delay * 1.6, _MAX_POLL_S)
+
+
+def _result_rows(client: SalesforceClient, job_id: str, which: str) -> Iterator[dict[str, str]]:
+    """Stream one result CSV of a job as dicts (it can be as large as the upload)."""
+    response = client.http(
+        "GET",
+        f"jobs/ingest/{job_id}/{which}/",
+        headers={"Accept": "text/csv"},
+        stream=True,
+        what=f"{which} of job {job_id}",
+    )
+    response.raw.decode_content = True
+    text = io.TextIOWrapper(response.raw, encoding="utf-8", newline="")  # type: ignore[type-var]
+    try:
+        yield from csv.DictReader(text)
+    finally:
+        response.close()
+
+
+def _collect(client: SalesforceClient, job: _Job, key: str) -> list[RecordResult]:
+    info = _wait(client, "ingest", job.id)
+    state = info.get("state")
+    processed = int(info.get("numberRecordsProcessed") or 0)
+    failed = int(info.get("numberRecordsFailed") or 0)
+    by_key: dict[str, RecordResult] = {}
+    if processed - failed > 0:
+        for row in _result_rows(client, job.id, "successfulResults"):
+            k = _row_key(row, key, job.id)
+            created = row.get("sf__Created")
+            by_key[k] = RecordResult(
+                key=k,
+                success=True,
+                created=None if created is None else created.lower() == "true",
+                id=row.get("sf__Id") or None,
+            )
+    if failed > 0:
+        for row in _result_rows(client, job.id, "failedResults"):
+            k = _row_key(row, key, job.id)
+            error = parse_bulk_error(row.get("sf__Error") or "")
+            by_key[k] = RecordResult(
+                key=k, success=False, id=row.get("sf__Id") or None, errors=[error]
+            )
+    if state != "JobComplete" or processed < len(job.keys):
+        reason = info.get("errorMessage") or f"job {job.id} ended {state}"
+        for row in _result_rows(client, job.id, "unprocessedrecords"):
+            k = _row_key(row, key, job.id)
+            by_key.setdefault(
+                k, RecordResult(key=k, success=False, errors=[SFErrorItem("NOT_PROCESSED", reason)])
+            )
+    out: list[RecordResult] = []
+    for k in job.keys:
+        found = by_key.get(k)
+        if found is None:
+            found = RecordResult(
+                key=k,
+                success=False,
+                errors=[SFErrorItem("NO_RESULT", f"job {job.id} reported no result for {k}")],
+            )
+        out.append(found)
+    return out
+
+
+def _row_key(row: dict[str, str], key: str, job_id: str) -> str:
+    value = row.get(key)
+    if value is None:
+        # Result files echo the request's columns; match the header case-insensitively.
+        lowered = {name.lower(): v for name, v in row.items() if name}
+        value = lowered.get(key.lower())
+    if value is None:
+        raise TerminalSalesforceError(f"job {job_id}: result file has no column {key}")
+    return value
+
+
+def query(
+    client: SalesforceClient, soql: str, *, all_rows: bool = True, page_size: int = 100_000
+) -> Iterator[pa.Table]:
+    """Run a Bulk API 2.0 query job and yield its result pages (Sforce-Locator paging)
+    as Arrow tables of strings; empty cells are null."""
+    import pyarrow.csv as pacsv
+
+    body = {
+        "operation": "queryAll" if all_rows else "query",
+        "query": soql,
+        "contentType": "CSV",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    job = client.http("POST", "jobs/query/", json=body, what="create query job").json()
+    info = _wait(client, "query", job["id"])
+    if info.get("state") != "JobComplete":
+        raise TerminalSalesforceError(
+            f"bulk query job {job['id']} ended {info.get('state')}: {info.get('errorMessage')}"
+        )
+    locator: str | None = None
+    while True:
+        params: dict[str, Any] = {"maxRecords": page_size}
+        if locator:
+            params["locator"] = locator
+        response = client.http(
+            "GET",
+            f"jobs/query/{job['id']}/results",
+            params=params,
+            headers={"Accept": "text/csv"},
+            what=f"results of query job {job['id']}",
+        )
+        content = response.content
+        if content.strip():
+            header = next(csv.reader(io.StringIO(content.split(b"\n", 1)[0].decode("utf-8"))))
+            from pyarrow import string
+
+            yield pacsv.read_csv(
+                io.BytesIO(content),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(header, string()),
+                    strings_can_be_null=True,
+                    null_values=[""],
+                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            )
+        locator = response.headers.get("Sforce-Locator")
+        if not locator or locator == "null":
+            return

@@ -1,0 +1,188 @@
+"""`connect(workspace)`: the client for the org a workspace's config names.
+
+For `kind = "emulator"` it reuses the local org that `<workspace>/<emulator.data>/
+connection.json` names, or starts one in this process (stopped by `client.close()`).
+TLS verification is always on: the emulator's CA file, or the config's `ca_file`
+(a corporate proxy's CA), or the system store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from propsync.errors import ConfigError, TransientSalesforceError
+from propsync.salesforce.errors import redact, register_secret
+
+if TYPE_CHECKING:
+    import requests
+
+    from propsync.salesforce.client import SalesforceClient
+    from propsync.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# Loggers that see requests, responses or logins. Their records are redacted.
+REDACTED_LOGGERS = (
+    "propsync",
+    "propsync.salesforce",
+    "propsync.salesforce.client",
+    "propsync.salesforce.bulk2",
+    "propsync.salesforce.auth",
+    "propsync.salesforce.connect",
+    "propsync.salesforce.extract",
+    "propsync.salesforce.load",
+    "simple_salesforce",
+    "simple_salesforce.api",
+    "simple_salesforce.login",
+    "simple_salesforce.bulk2",
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.util.retry",
+    "requests",
+)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record so no token, password, client secret or key survives."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # The formatter would print the exception text; pre-render it redacted.
+            import traceback
+
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_redaction() -> None:
+    """Put the redacting filter on every logger that can see credentials, and on the
+    root logger's handlers (records of child loggers reach those without passing the
+    parents' logger filters). Safe to call more than once."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    for handler in logging.getLogger().handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
+
+
+def _session(ca_file: str | Path | None) -> requests.Session:
+    import requests
+
+    session = requests.Session()
+    session.verify = str(ca_file) if ca_file else True
+    return session
+
+
+def connect(ws: Workspace, **overrides: Any) -> SalesforceClient:
+    """The client for the workspace's org. `overrides` go to SalesforceClient (e.g.
+    `backoff_base_s`, `poll_interval_s`, `max_request_attempts`)."""
+    from propsync.salesforce import auth
+    from propsync.salesforce.client import SalesforceClient
+
+    install_redaction()
+    cfg = ws.config.salesforce
+    settings: dict[str, Any] = {
+        "api_version": cfg.api_version,
+        "object_name": cfg.object_name,
+        "external_id": cfg.external_id,
+        "timeout_s": cfg.timeout_s,
+        "max_request_attempts": ws.config.sync.max_request_attempts,
+        "backoff_base_s": ws.config.sync.backoff_base_s,
+        "bulk_query_threshold": cfg.bulk_query_threshold,
+    }
+    if cfg.kind == "emulator":
+        settings["poll_interval_s"] = 0.05
+        settings.update(overrides)
+        return _connect_emulator(ws, settings)
+    settings["poll_interval_s"] = 1.0
+    settings.update(overrides)
+    ca = str(ws.path(cfg.ca_file)) if cfg.ca_file else None
+    session = _session(ca)
+    login, token, instance_url = auth.from_config(cfg, session)
+    return SalesforceClient(
+        instance_url=instance_url, access_token=token, login=login, session=session, **settings
+    )
+
+
+def _read_connection(path: Path) -> dict[str, Any] | None:
+    try:
+        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable emulator connection file: {exc}") from None
+    for key in ("instance_url", "ca_file", "client_id", "client_secret"):
+        if not info.get(key):
+            raise ConfigError(f"{path}: emulator connection file lacks {key}")
+    register_secret(info["client_secret"])
+    return info
+
+
+def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClient:
+    from propsync.salesforce import auth
+    from propsync.salesforce.client import SalesforceClient
+
+    ecfg = ws.config.salesforce.emulator
+    data_dir = ws.path(ecfg.data)
+    info = _read_connection(data_dir / "connection.json")
+    if info is not None:
+        session = _session(info["ca_file"])
+        login = auth.client_credentials(
+            session, info["instance_url"], info["client_id"], info["client_secret"]
+        )
+        try:
+            token, instance_url = login()
+        except TransientSalesforceError as exc:
+            log.info(
+                "emulator at %s is not answering (%s); starting one", info["instance_url"], exc
+            )
+            session.close()
+        else:
+            return SalesforceClient(
+                instance_url=instance_url, access_token=token, login=login, session=session,
+                **settings,
+            )  # fmt: skip
+    from propsync.salesforce.emulator import Emulator
+
+    emu = Emulator.start(
+        data_dir,
+        port=ecfg.port,
+        latency_ms=ecfg.latency_ms,
+        workflow_delay_s=ecfg.workflow_delay_s,
+        workflow_enabled=ecfg.workflow_enabled,
+        daily_api_limit=ecfg.daily_api_limit,
+    )
+    register_secret(emu.client_secret)
+    try:
+        session = _session(emu.ca_file)
+        login = auth.client_credentials(session, emu.instance_url, emu.client_id, emu.client_secret)
+        token, instance_url = login()
+    except BaseException:
+        emu.stop()
+        raise
+    log.info("started the emulator at %s", emu.instance_url)
+    return SalesforceClient(
+        instance_url=instance_url,
+        access_token=token,
+        login=login,
+        session=session,
+        on_close=emu.stop,
+        **settings,
+    )

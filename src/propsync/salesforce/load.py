@@ -1,0 +1,167 @@
+"""Load the generator's Salesforce starting state into an org, through the API only,
+so the same code fills the emulator and a real sandbox.
+
+The file (`salesforce_product_property.parquet`) holds records with API names,
+including `Id` and `IsDeleted`. Ids cannot be chosen on insert, so records get new
+ones. Records that must end in the recycle bin are inserted and deleted first, in
+rounds where each external id appears once, and the live records are inserted last:
+Salesforce keeps uniqueness among live records only, so a live record may share its
+external id with a deleted one, and this order is the only one in which both load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from propsync.errors import TerminalSalesforceError, UsageError
+from propsync.salesforce.errors import RecordResult
+from propsync.salesforce.fields import EXTERNAL_ID, FIELDS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from propsync.salesforce.client import SalesforceClient
+
+log = logging.getLogger(__name__)
+
+SYSTEM_FIELDS = frozenset(
+    {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "LastModifiedById"}
+)
+# Every writable field of the contract, sf_property_id__c included (the starting state
+# is what the Salesforce workflow already wrote).
+INSERT_COLUMNS = [f.name for f in FIELDS if f.name not in SYSTEM_FIELDS]
+_SLICE_ROWS = 500_000
+
+
+@dataclass
+class LoadStats:
+    inserted: int = 0
+    deleted: int = 0
+    failed: list[RecordResult] = field(default_factory=list)
+    jobs: int = 0
+    api_calls: int = 0
+    seconds: float = 0.0
+
+
+def load_starting_state(
+    client: SalesforceClient, parquet_path: Path | str, *, strict: bool = True
+) -> LoadStats:
+    """Insert the records of `parquet_path` into the org and delete those marked
+    IsDeleted. Refuses an org that already holds records of the object (a starting
+    state loads into an empty org). With `strict`, any record the org refuses raises
+    a TerminalSalesforceError naming the records, the codes and the fields."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    path = Path(parquet_path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such starting-state file (run `propsync generate`)")
+    started, calls0 = time.monotonic(), client.calls
+    existing = next(
+        client.query_all(f"SELECT Id FROM {client.object_name} LIMIT 1", include_deleted=True),
+        None,
+    )
+    if existing is not None:
+        raise TerminalSalesforceError(
+            f"the org already holds {client.object_name} records (e.g. {existing['Id']}); "
+            "a starting state loads into an empty org (for the emulator: a fresh data folder)"
+        )
+    dataset = ds.dataset(path, format="parquet")
+    names = set(dataset.schema.names)
+    missing = [c for c in [*INSERT_COLUMNS, "IsDeleted"] if c not in names]
+    if missing:
+        raise UsageError(f"{path}: the starting state lacks the columns {missing}")
+    deleted_filter = pc.field("IsDeleted") == pa.scalar(True)
+    stats = LoadStats()
+
+    # 1. Records that end in the recycle bin: insert, then delete, a round at a time.
+    doomed = dataset.to_table(columns=INSERT_COLUMNS, filter=deleted_filter)
+    for round_table in _rounds(doomed):
+        inserted = _insert(client, round_table, stats)
+        ids = [{"Id": r.id} for r in inserted if r.id]
+        if ids:
+            result = client.bulk_ingest("delete", ids, columns=["Id"])
+            stats.jobs += len(result.jobs)
+            stats.deleted += result.succeeded
+            stats.failed.extend(result.failed)
+
+    # 2. Live records, streamed in slices so a 10M-record state never sits in memory.
+    live_filter = ~deleted_filter | pc.field("IsDeleted").is_null()
+    for batch_table in _slices(dataset, live_filter):
+        _insert(client, batch_table, stats)
+
+    stats.api_calls = client.calls - calls0
+    stats.seconds = time.monotonic() - started
+    log.info(
+        "starting state: %d inserted, %d deleted, %d failed, %d API calls",
+        stats.inserted,
+        stats.deleted,
+        len(stats.failed),
+        stats.api_calls,
+    )
+    if strict and stats.failed:
+        raise TerminalSalesforceError(_describe_failures(stats.failed))
+    return stats
+
+
+def _insert(client: SalesforceClient, table: pa.Table, stats: LoadStats) -> list[RecordResult]:
+    if table.num_rows == 0:
+        return []
+    result = client.bulk_ingest("insert", table, columns=INSERT_COLUMNS, key=EXTERNAL_ID)
+    stats.jobs += len(result.jobs)
+    stats.inserted += result.succeeded
+    stats.failed.extend(result.failed)
+    return [r for r in result.results if r.success]
+
+
+def _rounds(table: pa.Table) -> Iterator[pa.Table]:
+    """Split rows so that no external id (compared case-insensitively, as Salesforce
+    compares unique text) appears twice in one round."""
+    import pyarrow as pa
+
+    keys = table.column(EXTERNAL_ID).to_pylist()
+    round_of: list[int] = []
+    seen: dict[str, int] = {}
+    for k in keys:
+        norm = (k or "").lower()
+        n = seen.get(norm, -1) + 1
+        seen[norm] = n
+        round_of.append(n)
+    rounds = max(round_of, default=-1) + 1
+    index = pa.array(round_of)
+    for r in range(rounds):
+        yield table.filter(pa.compute.equal(index, r))
+
+
+def _slices(dataset: object, flt: object) -> Iterator[pa.Table]:
+    import pyarrow as pa
+
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in dataset.to_batches(columns=INSERT_COLUMNS, filter=flt):  # type: ignore[attr-defined]
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= _SLICE_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _describe_failures(failed: list[RecordResult], limit: int = 10) -> str:
+    lines = [f"{len(failed)} records of the starting state were refused:"]
+    for r in failed[:limit]:
+        for e in r.errors or []:
+            fields = f" (fields: {', '.join(e.fields)})" if e.fields else ""
+            lines.append(f"  {EXTERNAL_ID}={r.key}: {e.code} {e.message}{fields}")
+    if len(failed) > limit:
+        lines.append(f"  ... and {len(failed) - limit} more")
+    return "\n".join(lines)
