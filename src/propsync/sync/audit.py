@@ -18,7 +18,7 @@ OPERATION = {"create": "CREATE", "update": "UPDATE"}
 MAX_MESSAGE = 1000
 
 
-def rows(run_id: int, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any]:
+def rows(run_id: str, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any]:
     """AuditRecords for the state store, stamped now."""
     from propsync.state import AuditRecord
 
@@ -32,7 +32,7 @@ def rows(run_id: int, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any
                 run_id=run_id,
                 sync_operation=OPERATION[item.queue],
                 sync_status="SUCCESS" if outcome.success else "FAILED",
-                rds_property_id=item.rds_property_id,
+                rds_property_id=_int_or_none(item.rds_property_id),
                 snappt_property_id_c=item.rds_property_id,
                 salesforce_id=outcome.salesforce_id or item.salesforce_id,
                 created=outcome.created,
@@ -42,6 +42,16 @@ def rows(run_id: int, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any
                 fields_written=item.fields_written,
                 before_values=item.before if item.queue == "update" else None,
                 after_values=after,
+                api=outcome.api,
+                job_id=outcome.job_id,
             )
         )
     return out
+
+
+def _int_or_none(value: str | None) -> int | None:
+    # snappt_property_id__c is text in Salesforce; the audit log keys RDS ids as integers.
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() else None

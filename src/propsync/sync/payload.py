@@ -63,13 +63,13 @@ def items_from_batch(queue: Queue, batch: pa.RecordBatch) -> Iterator[WriteItem]
 def item_from_row(queue: Queue, row: dict[str, Any]) -> WriteItem:
     if queue == "create":
         # On a create an absent value is simply not sent: the new field stays empty.
-        record = {name: to_salesforce(row[col(name, "exp")]) for name in CREATE_FIELDS}
+        values = {name: to_salesforce(row[col(name, "exp")]) for name in CREATE_FIELDS}
         return WriteItem(
             queue="create",
             key=row["key"],
             rds_property_id=row["rds_property_id"],
             salesforce_id=None,
-            record=record,
+            record=values,
             before={},
             predicted_error=row.get("predicted_error") or "",
         )

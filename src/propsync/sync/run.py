@@ -44,6 +44,7 @@ STREAM_BATCH = 10_000
 
 @dataclass
 class QueueCounts:
+    planned: int = 0
     sent: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -58,7 +59,7 @@ class RunResult:
     """What a run did. `status`: SUCCEEDED, PARTIAL (some records failed), FAILED
     (nothing succeeded or the run broke), ABORTED (stopped: quota, interrupted)."""
 
-    run_id: int
+    run_id: str
     which: Which
     status: str
     dry_run: bool
@@ -174,7 +175,7 @@ def _last_success(ws: Workspace) -> dt.datetime | None:
     from propsync.state import open_state
 
     best: dt.datetime | None = None
-    for run in open_state(ws).runs():
+    for run in open_state(ws).runs(limit=500):
         row = run if isinstance(run, dict) else asdict(run)
         if row.get("sync") in ("update", "all") and row.get("status") in (
             "SUCCEEDED",
@@ -293,7 +294,7 @@ def run_sync(
     )
     started = time.monotonic()
     calls_before = 0
-    counts = {q: QueueCounts() for q in queues}
+    counts: dict[str, QueueCounts] = {q: QueueCounts() for q in queues}
     status, error = "FAILED", None
     the_plan: SyncPlan | None = None
     client_used = client
@@ -308,7 +309,9 @@ def run_sync(
             if refresh_inputs:
                 refresh(ws, client_used, progress)
             the_plan = compute_plan(ws, client_used, which, restrict)
-            _record_queues(state, the_plan, run_id)
+            for queue in queues:
+                counts[queue].planned = the_plan.queues[queue].records
+            _record_queues(ws, state, the_plan, run_id)
             guardrail(the_plan, ws.config.sync.max_change_share, force)
             if not dry_run:
                 writer = Writer(client_used, ws.config.sync)
@@ -356,7 +359,7 @@ def _status(counts: dict[str, QueueCounts]) -> str:
 
 def _finish(
     state: Any,
-    run_id: int,
+    run_id: str,
     status: str,
     counts: dict[str, QueueCounts],
     client: Any,
@@ -364,25 +367,35 @@ def _finish(
     error: str | None,
 ) -> int:
     calls = _api_calls(client) - calls_before if client is not None else 0
-    state.finish_run(
-        run_id,
-        status,
-        counts={q: asdict(c) for q, c in counts.items()},
-        api_calls=calls,
-        error=error,
-    )
+    state.finish_run(run_id, status, counts=flat_counts(counts), api_calls=calls, error=error)
     return calls
 
 
-def _record_queues(state: Any, p: SyncPlan, run_id: int) -> None:
-    create = p.queues.get("create")
-    update = p.queues.get("update")
-    state.record_queue_sizes(
-        create.matched if create else None,
-        update.matched if update else None,
-        changes=update.records if update else None,
-        run_id=run_id,
+def flat_counts(counts: dict[str, QueueCounts]) -> dict[str, int]:
+    """sync_runs counts: totals (planned, attempted, succeeded, failed, created, updated)
+    and the same per queue (`create_failed`, ...)."""
+    out: dict[str, int] = {}
+    keys = {"attempted": "sent", "succeeded": "succeeded", "failed": "failed"}
+    keys |= {"created": "created", "updated": "updated", "retried": "retried"}
+    for name, attr in keys.items():
+        out[name] = sum(getattr(c, attr) for c in counts.values())
+        for queue, c in counts.items():
+            out[f"{queue}_{name}"] = getattr(c, attr)
+    out["planned"] = sum(c.planned for c in counts.values())
+    return out
+
+
+def _record_queues(ws: Workspace, state: Any, p: SyncPlan, run_id: str) -> None:
+    """Both queues' full sizes (whatever the run is restricted to), for the 24h view."""
+    from propsync.sync.mapping import CREATE_VIEW, UPDATE_VIEW, mq
+
+    engine = ws.engine()
+    create = int(engine.scalar(f"SELECT count(*) FROM {CREATE_VIEW}") or 0)
+    update = int(engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW}") or 0)
+    changes = int(
+        engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}") or 0
     )
+    state.record_queue_sizes(create, update, changes=changes, run_id=run_id)
 
 
 def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
@@ -395,7 +408,7 @@ def _write_queue(
     state: Any,
     writer: Writer,
     q: QueuePlan,
-    run_id: int,
+    run_id: str,
     counts: dict[str, QueueCounts],
     progress: Progress | None,
 ) -> None:

@@ -62,6 +62,8 @@ class Outcome:
     attempt: int
     error_code: str | None = None
     error_message: str | None = None
+    api: str | None = None  # "bulk2" | "collections"
+    job_id: str | None = None  # the Bulk API job(s) of the final attempt
 
 
 def backoff_s(attempt: int, base: float) -> float:
@@ -118,14 +120,16 @@ class Writer:
             use_bulk = bulk and len(pending) >= self.cfg.bulk_threshold
             sends = [pending] if use_bulk else chunked(pending, self.cfg.collection_size)
             for group in sends:
-                results = self._send(group, bulk=use_bulk)
+                results, api, job = self._send(group, bulk=use_bulk)
                 final: list[tuple[WriteItem, Outcome]] = []
                 for item in group:
                     res = results.get(item.key)
                     if res is None:
-                        final.append((item, _missing(attempt)))
+                        final.append((item, _missing(attempt, api, job)))
                     elif res.success:
-                        final.append((item, Outcome(True, res.created, res.id, attempt)))
+                        final.append(
+                            (item, Outcome(True, res.created, res.id, attempt, api=api, job_id=job))
+                        )
                     elif res.transient and attempt < self.cfg.max_record_attempts:
                         retry.append(item)
                     else:
@@ -140,6 +144,8 @@ class Writer:
                                     attempt,
                                     err.code if err else "UNKNOWN_EXCEPTION",
                                     err.message if err else "no error detail returned",
+                                    api,
+                                    job,
                                 ),
                             )
                         )
@@ -157,7 +163,9 @@ class Writer:
             pending = retry
             attempt += 1
 
-    def _send(self, group: list[WriteItem], *, bulk: bool) -> dict[str, RecordResult]:
+    def _send(
+        self, group: list[WriteItem], *, bulk: bool
+    ) -> tuple[dict[str, RecordResult], str, str | None]:
         queue = group[0].queue
         records = [item.record for item in group]
         if self.on_request is not None:
@@ -169,10 +177,10 @@ class Writer:
         if bulk:
             columns = _columns(records, queue)
             result = self.client.bulk_ingest(op, records, columns=columns, external_id=ext)
-            found = _bulk_results(result)
-        else:
-            found = self.client.collections(op, records, external_id=ext, all_or_none=False)
-        return {r.key: r for r in found}
+            jobs = getattr(result, "jobs", None) or []
+            return {r.key: r for r in _bulk_results(result)}, "bulk2", ",".join(jobs) or None
+        found = self.client.collections(op, records, external_id=ext, all_or_none=False)
+        return {r.key: r for r in found}, "collections", None
 
 
 def _columns(records: list[dict[str, Any]], queue: str) -> list[str]:
@@ -187,7 +195,7 @@ def _columns(records: list[dict[str, Any]], queue: str) -> list[str]:
     return [key, *ordered]
 
 
-def _missing(attempt: int) -> Outcome:
+def _missing(attempt: int, api: str, job: str | None) -> Outcome:
     return Outcome(
         False,
         None,
@@ -195,4 +203,6 @@ def _missing(attempt: int) -> Outcome:
         attempt,
         "NO_RESULT",
         "Salesforce returned no result for this record",
+        api,
+        job,
     )

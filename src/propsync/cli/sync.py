@@ -1,0 +1,338 @@
+"""`propsync plan`, `propsync sync`, `propsync runs`: parse, call propsync.sync, report.
+
+Exit codes of `sync`: 0 every record written, 1 completed with record failures,
+2 aborted (quota, lock held, guardrail, interrupted) or failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from propsync.cli import Context, emit_json, error_handler, pass_ctx
+
+WHICH = click.Choice(["create", "update", "all"])
+
+
+def _restrict_options(func: Any) -> Any:
+    func = click.option(
+        "--ids",
+        "ids",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="File with one RDS property id per line; only these are considered.",
+    )(func)
+    func = click.option("--pilot", default=None, help="Restrict to a pilot set (pilot select).")(
+        func
+    )
+    func = click.option(
+        "--no-refresh",
+        is_flag=True,
+        help="Use the tables already in the engine instead of extracting RDS and Salesforce.",
+    )(func)
+    return func
+
+
+@contextlib.contextmanager
+def _progress(ctx: Context, enabled: bool) -> Iterator[Any]:
+    """A rich progress bar per phase; a no-op callback under --quiet / --json."""
+    if not enabled or ctx.quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    labels = {
+        "extract": "extract RDS + Salesforce, build models",
+        "create": "Sync A (create)",
+        "update": "Sync B (update)",
+    }
+    tasks: dict[str, Any] = {}
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bar:
+
+        def callback(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total or 1)
+            bar.update(tasks[phase], completed=done, total=total or 1)
+
+        yield callback
+
+
+@click.command("plan")
+@click.argument("which", type=WHICH, default="all")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_restrict_options
+@pass_ctx
+@error_handler
+def plan_cmd(
+    ctx: Context, which: str, as_json: bool, pilot: str | None, ids: Path | None, no_refresh: bool
+) -> None:
+    """The dry run: what a sync would write, field by field, and its API cost."""
+    from propsync.sync import plan
+
+    with ctx.workspace() as ws, _progress(ctx, not as_json) as progress:
+        result = plan(
+            ws,
+            which,  # type: ignore[arg-type]
+            pilot=pilot,
+            ids=ids,
+            refresh_inputs=not no_refresh,
+            progress=progress,
+        )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    _print_plan(result)
+
+
+@click.command("sync")
+@click.argument("which", type=WHICH)
+@click.option("--dry-run", is_flag=True, help="Plan and record the run; write nothing.")
+@click.option("--force", is_flag=True, help="Run Sync B even past the change guardrail.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_restrict_options
+@pass_ctx
+@error_handler
+def sync_cmd(
+    ctx: Context,
+    which: str,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+    pilot: str | None,
+    ids: Path | None,
+    no_refresh: bool,
+) -> None:
+    """Sync A (create), Sync B (update) or both (all)."""
+    from propsync.sync import run_sync
+
+    with ctx.workspace() as ws, _progress(ctx, not as_json) as progress:
+        result = run_sync(
+            ws,
+            which,  # type: ignore[arg-type]
+            pilot=pilot,
+            ids=ids,
+            dry_run=dry_run,
+            force=force,
+            refresh_inputs=not no_refresh,
+            progress=progress,
+        )
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        if dry_run:
+            _print_plan(result.plan)
+        _print_result(result)
+    raise SystemExit(result.exit_code)
+
+
+@click.group("runs", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--limit", default=20, show_default=True, help="How many recent runs.")
+@click.pass_context
+@error_handler
+def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Run history (newest first); `runs show RUN_ID` for one run's records."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from propsync.state import open_state
+
+    ctx: Context = click_ctx.find_root().obj
+    with ctx.workspace() as ws:
+        runs = [_as_dict(r) for r in open_state(ws).runs()][:limit]
+    if as_json:
+        emit_json(runs)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="sync runs")
+    for name in ("run", "sync", "status", "started", "duration", "sent", "ok", "failed", "api"):
+        table.add_column(
+            name, justify="right" if name in ("sent", "ok", "failed", "api") else "left"
+        )
+    for r in runs:
+        table.add_row(
+            str(r.get("run_id")),
+            str(r.get("sync")) + (" (dry run)" if r.get("dry_run") else ""),
+            _status_style(str(r.get("status"))),
+            str(r.get("started_at", ""))[:19],
+            _seconds(r.get("duration_s")),
+            _num(r.get("attempted")),
+            _num(r.get("succeeded")),
+            _num(r.get("failed")),
+            _num(r.get("api_calls")),
+        )
+    Console().print(table)
+
+
+@runs_grp.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--limit", default=50, show_default=True, help="Records to list.")
+@pass_ctx
+@error_handler
+def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
+    """One run: its counts, error codes summarised, and its per-record outcomes."""
+    from propsync.sync.history import run_report
+
+    with ctx.workspace() as ws:
+        report = run_report(ws, run_id)
+    if as_json:
+        emit_json(report)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    run = report["run"]
+    console.print(
+        f"run {run.get('run_id')}: sync {run.get('sync')} {_status_style(str(run.get('status')))}"
+        f"  started {str(run.get('started_at'))[:19]}  {_seconds(run.get('duration_s'))}"
+        f"  api calls {_num(run.get('api_calls'))}"
+        + (f"\n[red]{run.get('error')}[/red]" if run.get("error") else "")
+    )
+    summary = Table(title="outcomes")
+    for name in ("operation", "status", "error code", "records"):
+        summary.add_column(name, justify="right" if name == "records" else "left")
+    for row in report["summary"]:
+        summary.add_row(
+            row["sync_operation"], row["sync_status"], row["error_code"] or "", _num(row["records"])
+        )
+    console.print(summary)
+    records = Table(title=f"records (first {limit})")
+    for name in ("op", "status", "rds id", "salesforce id", "attempt", "error", "fields"):
+        records.add_column(name)
+    for r in report["records"][:limit]:
+        records.add_row(
+            str(r.get("sync_operation")),
+            str(r.get("sync_status")),
+            str(r.get("rds_property_id")),
+            str(r.get("salesforce_id") or ""),
+            str(r.get("attempt")),
+            " ".join(filter(None, [r.get("error_code"), r.get("error_message")])),
+            ", ".join(r.get("fields_written") or []),
+        )
+    console.print(records)
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _print_plan(p: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    doc = p.to_json()
+    head = Table(title="plan" + (f" ({doc['restriction']})" if doc["restriction"] else ""))
+    for name in (
+        "queue",
+        "in view",
+        "to send",
+        "to write",
+        "predicted failures",
+        "path",
+        "api calls",
+    ):
+        head.add_column(name, justify="left" if name in ("queue", "path") else "right")
+    for name, q in doc["queues"].items():
+        head.add_row(
+            name,
+            _num(q["matched"]),
+            _num(q["records"]),
+            _num(q["records_to_write"]),
+            _num(q["predicted_failures"]),
+            q["mode"],
+            _num(q["api_calls"]),
+        )
+    console.print(head)
+    quota = doc["quota"]
+    if quota.get("remaining") is not None:
+        console.print(
+            f"API quota today: {_num(quota['remaining'])} of {_num(quota['daily_max'])} left;"
+            f" this plan needs about {_num(doc['api_calls']['total'])}"
+        )
+    for name, q in doc["queues"].items():
+        fields = [f for f in q["fields"] if f["count"]]
+        if fields:
+            t = Table(title=f"{name}: fields written")
+            for col in ("field", "records", "example (before -> after)"):
+                t.add_column(col, justify="right" if col == "records" else "left")
+            for f in fields:
+                s = f["samples"][0] if f["samples"] else None
+                example = f"{s['key']}: {s['before']!r} -> {s['after']!r}" if s else ""
+                t.add_row(f["field"], _num(f["count"]), example)
+            console.print(t)
+        if q["invalid"]:
+            t = Table(title=f"{name}: predicted failures (sent; Salesforce will reject them)")
+            t.add_column("rds id")
+            t.add_column("reason")
+            for r in q["invalid"]:
+                t.add_row(str(r["rds_property_id"]), r["reason"])
+            console.print(t)
+        if q.get("drift_note"):
+            console.print(f"[yellow]{name}: {q['drift_note']}[/yellow]")
+        for d in q.get("drift", [])[:10]:
+            console.print(
+                f"  {d['key']} (rds {d['rds_property_id']}) by {d['last_modified_by_id']}"
+                f" at {d['last_modified_date']}: {', '.join(d['fields'])}"
+            )
+
+
+def _print_result(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title=f"run {result.run_id}: sync {result.which}")
+    for name in ("queue", "sent", "succeeded", "created", "updated", "failed", "retried", "errors"):
+        t.add_column(name, justify="left" if name in ("queue", "errors") else "right")
+    for queue, c in result.counts.items():
+        t.add_row(
+            queue,
+            _num(c.sent),
+            _num(c.succeeded),
+            _num(c.created),
+            _num(c.updated),
+            _num(c.failed),
+            _num(c.retried),
+            ", ".join(f"{k} x{v}" for k, v in sorted(c.errors.items())),
+        )
+    console.print(t)
+    console.print(
+        f"status {_status_style(result.status)} in {result.duration_s:.1f}s,"
+        f" {result.api_calls} API call(s)"
+        + (f"\n[red]{result.error}[/red]" if result.error else "")
+    )
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return row
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return dataclasses.asdict(row)
+    return dict(row)
+
+
+def _status_style(status: str) -> str:
+    color = {"SUCCEEDED": "green", "PARTIAL": "yellow", "RUNNING": "cyan"}.get(status, "red")
+    return f"[{color}]{status}[/{color}]"
+
+
+def _num(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else ("" if value is None else str(value))
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.1f}s" if isinstance(value, int | float) else ""
