@@ -1,0 +1,176 @@
+"""The rows of the state tables as Python values: audit records, run ids, JSON images."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from propsync.errors import StateError
+
+SYNCS = ("create", "update", "all", "rollback")
+RUN_STATUSES = ("RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "ABORTED")
+FINAL_STATUSES = RUN_STATUSES[1:]
+OPERATIONS = ("CREATE", "UPDATE", "ROLLBACK")
+AUDIT_STATUSES = ("SUCCESS", "FAILED")
+COUNT_KEYS = ("planned", "attempted", "succeeded", "failed", "created", "updated")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One record's outcome in one run: what was written, and what was there before.
+
+    `before_values`/`after_values` map Salesforce field API names to values (the
+    before-image is what a rollback restores). `sync_timestamp` defaults to now.
+    """
+
+    run_id: str
+    sync_operation: str  # CREATE | UPDATE | ROLLBACK
+    sync_status: str  # SUCCESS | FAILED
+    rds_property_id: int | None = None
+    snappt_property_id_c: str | None = None
+    salesforce_id: str | None = None
+    created: bool | None = None
+    attempt: int = 1
+    error_code: str | None = None
+    error_message: str | None = None
+    fields_written: Sequence[str] | None = None
+    before_values: Mapping[str, Any] | None = None
+    after_values: Mapping[str, Any] | None = None
+    api: str | None = None  # "bulk2" | "collections" | "rest"
+    job_id: str | None = None  # Bulk API job id, when there was one
+    source_run_id: str | None = None  # for ROLLBACK: the run being undone
+    sync_timestamp: datetime | None = None
+
+
+AUDIT_COLUMNS = (
+    "sync_timestamp",
+    "run_id",
+    "sync_operation",
+    "sync_status",
+    "rds_property_id",
+    "snappt_property_id_c",
+    "salesforce_id",
+    "created",
+    "attempt",
+    "error_code",
+    "error_message",
+    "fields_written",
+    "before_values",
+    "after_values",
+    "api",
+    "job_id",
+    "source_run_id",
+)
+AUDIT_JSON = ("fields_written", "before_values", "after_values")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id(at: datetime | None = None) -> str:
+    """A run id that sorts by start time: `20261126T150113123Z-a1b2c3`."""
+    at = (at or now()).astimezone(UTC)
+    return f"{at:%Y%m%dT%H%M%S}{at.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(value: Any, *, where: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"{where}: cannot store as JSON: {exc}") from None
+
+
+def from_json(value: Any) -> Any:
+    # DuckDB hands JSON back as text, psycopg as Python objects.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
+    """Validate audit records and turn them into rows in AUDIT_COLUMNS order.
+
+    Bad input raises StateError naming the record (its position and ids) and the field.
+    """
+    for index, rec in enumerate(records):
+        if not isinstance(rec, AuditRecord):
+            raise StateError(f"audit record #{index}: expected AuditRecord, got {type(rec)}")
+        where = (
+            f"audit record #{index} (run {rec.run_id}, rds_property_id {rec.rds_property_id},"
+            f" salesforce_id {rec.salesforce_id})"
+        )
+        if not rec.run_id:
+            raise StateError(f"{where}: run_id is empty")
+        if rec.sync_operation not in OPERATIONS:
+            raise StateError(f"{where}: sync_operation {rec.sync_operation!r} not in {OPERATIONS}")
+        if rec.sync_status not in AUDIT_STATUSES:
+            raise StateError(f"{where}: sync_status {rec.sync_status!r} not in {AUDIT_STATUSES}")
+        if not isinstance(rec.attempt, int) or rec.attempt < 1:
+            raise StateError(f"{where}: attempt must be a positive integer, got {rec.attempt!r}")
+        if rec.rds_property_id is not None and not isinstance(rec.rds_property_id, int):
+            raise StateError(f"{where}: rds_property_id must be an integer")
+        if rec.fields_written is not None and isinstance(rec.fields_written, str):
+            raise StateError(f"{where}: fields_written must be a list of field names")
+        ts = rec.sync_timestamp or now()
+        if ts.tzinfo is None:
+            raise StateError(f"{where}: sync_timestamp must carry a time zone")
+        yield (
+            ts,
+            rec.run_id,
+            rec.sync_operation,
+            rec.sync_status,
+            rec.rds_property_id,
+            rec.snappt_property_id_c,
+            rec.salesforce_id,
+            rec.created,
+            rec.attempt,
+            rec.error_code,
+            rec.error_message,
+            to_json(
+                list(rec.fields_written) if rec.fields_written is not None else None,
+                where=f"{where}: fields_written",
+            ),
+            to_json(
+                dict(rec.before_values) if rec.before_values is not None else None,
+                where=f"{where}: before_values",
+            ),
+            to_json(
+                dict(rec.after_values) if rec.after_values is not None else None,
+                where=f"{where}: after_values",
+            ),
+            rec.api,
+            rec.job_id,
+            rec.source_run_id,
+        )
+
+
+def decode(row: dict[str, Any], json_columns: Sequence[str]) -> dict[str, Any]:
+    for column in json_columns:
+        if column in row:
+            row[column] = from_json(row[column])
+    return row
+
+
+def normalise_decision(decision: str) -> str:
+    value = decision.strip().lower()
+    if value in ("approve", "approved", "go"):
+        return "APPROVED"
+    if value in ("reject", "rejected", "no-go", "nogo"):
+        return "REJECTED"
+    raise StateError(f"sign-off decision {decision!r}: expected approve or reject")
