@@ -7,7 +7,12 @@ import importlib
 import click
 
 # module name -> attribute holding a click command or group
-GROUPS: list[tuple[str, str]] = []
+GROUPS: list[tuple[str, str]] = [
+    ("models", "models_group"),
+    ("sync", "plan_cmd"),
+    ("sync", "sync_cmd"),
+    ("sync", "runs_grp"),
+]
 
 
 def register(main: click.Group) -> None:

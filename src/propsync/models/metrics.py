@@ -47,15 +47,15 @@ def snapshot(engine: Engine, baseline: dict[str, Any] | None = None) -> dict[str
 
     The models must be built. The result is JSON-serialisable.
     """
+    # Joins rather than EXISTS in the select list, which Spark rejects.
     active, active_in_sf = engine.rows(
         """
-        SELECT
-          COUNT(*),
-          COUNT(*) FILTER (WHERE EXISTS (
-            SELECT 1 FROM salesforce_matched_records AS m
-            WHERE m.rds_property_id = e.rds_property_id
-          ))
+        SELECT COUNT(*), COUNT(m.rds_property_id)
         FROM rds_properties_enriched AS e
+        LEFT JOIN (
+          SELECT DISTINCT rds_property_id FROM salesforce_matched_records
+          WHERE matched_exactly
+        ) AS m ON m.rds_property_id = e.rds_property_id
         WHERE e.is_active
         """
     )[0]
@@ -127,9 +127,8 @@ def _p1_synced(engine: Engine, ids: list[int]) -> int:
             engine.scalar(
                 f"""
                 SELECT COUNT(*) FROM {_BASELINE_TABLE} AS b
-                WHERE EXISTS (
-                  SELECT 1 FROM salesforce_matched_records AS m
-                  WHERE m.rds_property_id = b.rds_property_id
+                WHERE b.rds_property_id IN (
+                  SELECT rds_property_id FROM salesforce_matched_records WHERE matched_exactly
                 )
                 """
             )

@@ -1,4 +1,4 @@
--- Every ACTIVE property is in exactly one of: the create queue, the update queue, the Salesforce-side duplicates (R5, R6, R8).
+-- Every ACTIVE property is in exactly one of: the create queue, the update queue, the records sharing one external id (R5, R6, R8).
 WITH placed AS (
   SELECT rds_property_id, 'create' AS place FROM properties_to_create
   UNION ALL
@@ -6,7 +6,7 @@ WITH placed AS (
   UNION ALL
   SELECT DISTINCT rds_property_id, 'sf_duplicate'
   FROM salesforce_matched_records
-  WHERE match_status = 'SF_DUPLICATE'
+  WHERE match_status = 'SF_DUPLICATE' AND matched_exactly
 ),
 counted AS (
   SELECT e.rds_property_id, COUNT(p.place) AS places

@@ -45,13 +45,14 @@ SELECT
   pe.has_valid_sfdc_id,
   pe.expected_basis,
   pe.created_at,
-  EXISTS (
-    SELECT 1
-    FROM salesforce_product_property AS dp
-    WHERE dp.snappt_property_id_c = pe.snappt_property_id_c
-      AND dp.is_deleted = TRUE
-  ) AS has_deleted_record
+  dp.snappt_property_id_c IS NOT NULL AS has_deleted_record
 FROM property_expected_values AS pe
+-- A join, not EXISTS in the select list: Spark allows EXISTS only in filters.
+LEFT JOIN (
+  SELECT DISTINCT snappt_property_id_c
+  FROM salesforce_product_property
+  WHERE is_deleted = TRUE
+) AS dp ON dp.snappt_property_id_c = pe.snappt_property_id_c
 WHERE pe.is_active
   AND NOT EXISTS (
     SELECT 1

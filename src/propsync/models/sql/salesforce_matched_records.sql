@@ -1,17 +1,26 @@
 -- salesforce_matched_records: every non-deleted product_property__c record, with the RDS
--- property its snappt_property_id__c names (exact text of the RDS id) and how it stands
--- under R5-R8. Records in the recycle bin (is_deleted) are left out entirely.
+-- property its snappt_property_id__c names and how it stands under R5-R8. Records in the
+-- recycle bin (is_deleted) are left out entirely.
+--
+-- Matching is on the exact text of the RDS id (R5/R6: '123' names property 123). The
+-- external id is unique, so Salesforce-side duplicates (R8) show up as records whose text
+-- is not exactly an RDS id but names one once whitespace and leading zeros are dropped
+-- ('00123', ' 123') while the exact record ('123') also exists.
 --
 -- Columns
 --   id, snappt_property_id_c, sf_property_id_c, created_date, last_modified_date,
 --   last_modified_by_id, name, and every synced *_c column   the record as extracted
---   rds_property_id          the RDS property named, NULL for an orphan
+--   rds_property_id          the RDS property named (exactly, or for SF_DUPLICATE after
+--                            canonicalisation); NULL for an orphan
+--   matched_exactly          snappt_property_id__c is exactly the text of rds_property_id
 --   rds_sfdc_id              that property's normalised sfdc_id (R2)
---   live_records_for_external_id   non-deleted records sharing this snappt_property_id__c
+--   live_records_for_external_id   non-deleted records with this exact snappt_property_id__c
 --   sf_property_id_normalized      sf_property_id__c normalised with the same rule R2
---   match_status             'MATCHED'       exactly one live record for an RDS property
---                            'SF_DUPLICATE'  several live records name one RDS property (R8)
---                            'ORPHAN'        no RDS property has this id (R8)
+--   match_status             'MATCHED'       the one live record for an RDS property
+--                            'SF_DUPLICATE'  a second live record for an RDS property: same
+--                                            text (only if uniqueness failed) or an
+--                                            equivalent text beside the exact one (R8)
+--                            'ORPHAN'        names no RDS property (R8)
 --   has_sf_property_id_mismatch   sf_property_id__c is set (non-blank) and differs from the
 --                            property's normalised sfdc_id (R8: reported in sync_exceptions;
 --                            the record still expects R4 values, and sf_property_id__c is
@@ -38,6 +47,20 @@ WITH live AS (
     sp.is_multi_property_c,
     sp.rds_created_at_c,
     TRIM(sp.sf_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)) AS sf_id_trimmed,
+    CASE
+      WHEN regexp_matches(
+        TRIM(sp.snappt_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)), '^[0-9]+$'
+      )
+        THEN COALESCE(
+          NULLIF(
+            regexp_replace(
+              TRIM(sp.snappt_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)), '^0+', ''
+            ),
+            ''
+          ),
+          '0'
+        )
+    END AS external_id_canonical,
     COUNT(*) OVER (PARTITION BY sp.snappt_property_id_c) AS live_records_for_external_id
   FROM salesforce_product_property AS sp
   WHERE COALESCE(sp.is_deleted, FALSE) = FALSE
@@ -85,6 +108,26 @@ normalized AS (
       WHEN UPPER(SUBSTR(sf_id_trimmed, 16, 3)) = suffix THEN id15 || suffix
     END AS sf_property_id_normalized
   FROM suffixed
+),
+exact AS (
+  SELECT
+    s.*,
+    e.rds_property_id,
+    e.sfdc_id AS rds_sfdc_id
+  FROM normalized AS s
+  LEFT JOIN rds_properties_enriched AS e
+    ON CAST(e.rds_property_id AS VARCHAR) = s.snappt_property_id_c
+),
+equivalent AS (
+  -- Records whose text is not an exact RDS id but canonicalises to the text of a live,
+  -- exactly matched record.
+  SELECT DISTINCT d.id, x.rds_property_id, x.rds_sfdc_id
+  FROM exact AS d
+  INNER JOIN exact AS x
+    ON x.snappt_property_id_c = d.external_id_canonical
+    AND x.rds_property_id IS NOT NULL
+  WHERE d.rds_property_id IS NULL
+    AND d.external_id_canonical <> d.snappt_property_id_c
 )
 SELECT
   s.id,
@@ -105,21 +148,21 @@ SELECT
   s.active_property_count_c,
   s.is_multi_property_c,
   s.rds_created_at_c,
-  e.rds_property_id,
-  e.sfdc_id AS rds_sfdc_id,
+  COALESCE(s.rds_property_id, q.rds_property_id) AS rds_property_id,
+  s.rds_property_id IS NOT NULL AS matched_exactly,
+  COALESCE(s.rds_sfdc_id, q.rds_sfdc_id) AS rds_sfdc_id,
   s.live_records_for_external_id,
   s.sf_property_id_normalized,
   CASE
-    WHEN e.rds_property_id IS NULL THEN 'ORPHAN'
-    WHEN s.live_records_for_external_id > 1 THEN 'SF_DUPLICATE'
+    WHEN s.rds_property_id IS NULL AND q.rds_property_id IS NULL THEN 'ORPHAN'
+    WHEN s.rds_property_id IS NULL OR s.live_records_for_external_id > 1 THEN 'SF_DUPLICATE'
     ELSE 'MATCHED'
   END AS match_status,
   COALESCE(
-    e.rds_property_id IS NOT NULL
+    COALESCE(s.rds_property_id, q.rds_property_id) IS NOT NULL
     AND s.sf_id_trimmed <> ''
-    AND (s.sf_property_id_normalized IS DISTINCT FROM e.sfdc_id),
+    AND (s.sf_property_id_normalized IS DISTINCT FROM COALESCE(s.rds_sfdc_id, q.rds_sfdc_id)),
     FALSE
   ) AS has_sf_property_id_mismatch
-FROM normalized AS s
-LEFT JOIN rds_properties_enriched AS e
-  ON CAST(e.rds_property_id AS VARCHAR) = s.snappt_property_id_c
+FROM exact AS s
+LEFT JOIN equivalent AS q ON q.id = s.id

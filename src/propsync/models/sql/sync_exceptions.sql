@@ -4,8 +4,8 @@
 -- Columns
 --   exception_type   'ORPHAN'          live record whose snappt_property_id__c names no RDS
 --                                      property (or is empty); never touched
---                    'SF_DUPLICATE'    several live records share one RDS id; none of them is
---                                      touched and no further record is created
+--                    'SF_DUPLICATE'    a second live record for one RDS property (see
+--                                      salesforce_matched_records); never touched
 --                    'ID_MISMATCH'     sf_property_id__c is set and differs from the
 --                                      property's normalised sfdc_id; reported only: the
 --                                      record is still updated to its R4 values and
@@ -36,9 +36,12 @@ SELECT
     WHEN m.match_status = 'ORPHAN'
       THEN 'record ' || m.id || ': snappt_property_id__c ''' || m.snappt_property_id_c
         || ''' names no RDS property'
-    WHEN m.match_status = 'SF_DUPLICATE'
+    WHEN m.match_status = 'SF_DUPLICATE' AND m.matched_exactly
       THEN 'record ' || m.id || ': ' || CAST(m.live_records_for_external_id AS VARCHAR)
         || ' live records share snappt_property_id__c ''' || m.snappt_property_id_c || ''''
+    WHEN m.match_status = 'SF_DUPLICATE'
+      THEN 'record ' || m.id || ': snappt_property_id__c ''' || m.snappt_property_id_c
+        || ''' duplicates the record of RDS property ' || CAST(m.rds_property_id AS VARCHAR)
     ELSE 'record ' || m.id || ': sf_property_id__c ''' || m.sf_property_id_c
       || ''' differs from RDS property ' || CAST(m.rds_property_id AS VARCHAR)
       || ' sfdc_id ''' || COALESCE(e.sfdc_id, COALESCE(e.sfdc_id_raw, 'NULL')) || ''''
