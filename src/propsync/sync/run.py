@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from propsync.errors import GuardrailTripped, PropsyncError, QuotaExhausted
+from propsync.errors import GuardrailTripped, LockHeld, PropsyncError, QuotaExhausted
 from propsync.sync import audit
 from propsync.sync.logs import run_logging
 from propsync.sync.mapping import Queue, rules_from_describe
@@ -143,6 +143,9 @@ def _pilot_ids(members: Any) -> list[str]:
 
 
 def _integration_user(ws: Workspace, client: Any) -> str | None:
+    """The user the sync writes as: `sync.integration_user_id`, else what the client
+    knows, else the user who last modified the records the last successful run
+    updated (as the engine's extract shows them)."""
     configured = ws.config.sync.integration_user_id
     if configured:
         return configured
@@ -150,6 +153,34 @@ def _integration_user(ws: Workspace, client: Any) -> str | None:
         value = getattr(client, attr, None)
         if isinstance(value, str) and value:
             return value
+    return _inferred_user(ws)
+
+
+def _inferred_user(ws: Workspace) -> str | None:
+    from propsync.state import open_state
+
+    state = open_state(ws)
+    for run in state.runs(limit=200):
+        if run.get("dry_run") or run.get("status") not in ("SUCCEEDED", "PARTIAL"):
+            continue
+        # Updated records only: the Salesforce workflow touches new records after us.
+        ids = []
+        for row in state.audit(str(run["run_id"]), status="SUCCESS", operation="UPDATE"):
+            if row.get("salesforce_id"):
+                ids.append(row["salesforce_id"])
+            if len(ids) >= 500:
+                break
+        if not ids:
+            continue
+        marks = ", ".join("?" for _ in ids)
+        found = ws.engine().rows(
+            f"SELECT last_modified_by_id, count(*) AS n FROM salesforce_product_property "
+            f"WHERE id IN ({marks}) AND last_modified_by_id IS NOT NULL "
+            "GROUP BY last_modified_by_id ORDER BY n DESC LIMIT 1",
+            ids,
+        )
+        if found:
+            return str(found[0][0])
     return None
 
 
@@ -230,10 +261,24 @@ def plan(
     progress: Progress | None = None,
 ) -> SyncPlan:
     """The dry run: what `run_sync` would write now, field by field, and its cost."""
-    client = client or _connect(ws)
-    if refresh_inputs:
-        refresh(ws, client, progress)
-    return compute_plan(ws, client, which, restriction(ws, pilot, ids))
+    restrict = restriction(ws, pilot, ids)
+    with _client(ws, client) as sf:
+        if refresh_inputs:
+            refresh(ws, sf, progress)
+        return compute_plan(ws, sf, which, restrict)
+
+
+@contextlib.contextmanager
+def _client(ws: Workspace, client: Any) -> Iterator[Any]:
+    """The caller's client, or one opened (and closed: it may own an emulator) here."""
+    if client is not None:
+        yield client
+        return
+    own = _connect(ws)
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def _connect(ws: Workspace) -> Any:
@@ -303,7 +348,7 @@ def run_sync(
             for queue in queues:
                 stack.enter_context(state.lock(f"sync-{queue}", run_id))
             stack.enter_context(run_logging(run_id))
-            client_used = client or _connect(ws)
+            client_used = stack.enter_context(_client(ws, client))
             calls_before = _api_calls(client_used)
             log.info("sync %s started (dry run: %s)", which, dry_run)
             if refresh_inputs:
@@ -324,7 +369,7 @@ def run_sync(
     except QuotaExhausted as exc:
         status, error = "ABORTED", f"daily API quota spent: {exc}"
         log.warning("run stopped: %s", error)
-    except GuardrailTripped as exc:
+    except (GuardrailTripped, LockHeld) as exc:
         _finish(state, run_id, "ABORTED", counts, client_used, calls_before, str(exc))
         raise
     except PropsyncError as exc:
