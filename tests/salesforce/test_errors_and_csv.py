@@ -22,6 +22,7 @@ from propsync.salesforce.bulk2 import CLEAR
 from propsync.salesforce.errors import (
     is_transient_record_error,
     parse_bulk_error,
+    parse_bulk_errors,
     parse_error_body,
     redact,
     register_secret,
@@ -102,6 +103,13 @@ def test_parse_bulk_error_cells():
     e = parse_bulk_error("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--")
     assert e.code == "UNABLE_TO_LOCK_ROW" and e.transient
     assert parse_bulk_error("garbage").code == "UNKNOWN_EXCEPTION"
+    both = parse_bulk_errors(
+        "STRING_TOO_LONG:Name: data value too large:Name --; "
+        "REQUIRED_FIELD_MISSING:Required fields are missing: [snappt_property_id__c]:"
+        "snappt_property_id__c --"
+    )
+    assert [e.code for e in both] == ["STRING_TOO_LONG", "REQUIRED_FIELD_MISSING"]
+    assert both[1].fields == ("snappt_property_id__c",)
 
 
 def test_redact_patterns_and_known_values():

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from xml.sax.saxutils import escape
 
 from propsync.config import SalesforceConfig, secret
 from propsync.errors import ConfigError, TerminalSalesforceError, TransientSalesforceError
@@ -163,23 +163,20 @@ def password(
             )
         import requests
         from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-        from simple_salesforce.login import SalesforceLogin
+        from simple_salesforce.login import soap_login
 
-        host = urlparse(base_url).hostname or ""
-        if not host.endswith(".salesforce.com"):
-            raise ConfigError(
-                f"salesforce.auth = 'password' without a connected app needs a "
-                f"*.salesforce.com login_url (got {base_url}); set client_id_env and "
-                "client_secret_env to use the OAuth password grant instead"
-            )
+        # simple-salesforce's own SOAP exchange, with the URL chosen here: its
+        # SalesforceLogin would insist on https://<domain>.salesforce.com.
+        body = _SOAP_LOGIN.format(
+            username=escape(username), password=escape(password_ + (security_token or ""))
+        )
         try:
-            token, instance = SalesforceLogin(
-                username=username,
-                password=password_,
-                security_token=security_token or "",
-                sf_version=api_version,
-                session=session,
-                domain=host.removesuffix(".salesforce.com"),
+            token, instance = soap_login(
+                f"{base_url}/services/Soap/u/{api_version}",
+                body,
+                {"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"},
+                None,
+                session,
             )
         except SalesforceAuthenticationFailed as exc:
             raise TerminalSalesforceError(
@@ -191,6 +188,21 @@ def password(
         return token, f"https://{instance}"
 
     return login
+
+
+_SOAP_LOGIN = """<?xml version="1.0" encoding="utf-8" ?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:urn="urn:partner.soap.sforce.com">
+  <soapenv:Header>
+    <urn:CallOptions><urn:client>propsync</urn:client></urn:CallOptions>
+  </soapenv:Header>
+  <soapenv:Body>
+    <urn:login>
+      <urn:username>{username}</urn:username>
+      <urn:password>{password}</urn:password>
+    </urn:login>
+  </soapenv:Body>
+</soapenv:Envelope>"""
 
 
 def from_config(cfg: SalesforceConfig, session: requests.Session) -> tuple[Login | None, str, str]:

@@ -25,7 +25,7 @@ from propsync.errors import (
     TransientSalesforceError,
     UsageError,
 )
-from propsync.salesforce.errors import RecordResult, SFErrorItem, parse_bulk_error
+from propsync.salesforce.errors import RecordResult, SFErrorItem, parse_bulk_errors
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -386,9 +386,9 @@ def _collect(client: SalesforceClient, job: _Job, key: str) -> list[RecordResult
     if failed > 0:
         for row in _result_rows(client, job.id, "failedResults"):
             k = _row_key(row, key, job.id)
-            error = parse_bulk_error(row.get("sf__Error") or "")
+            errors = parse_bulk_errors(row.get("sf__Error") or "")
             by_key[k] = RecordResult(
-                key=k, success=False, id=row.get("sf__Id") or None, errors=[error]
+                key=k, success=False, id=row.get("sf__Id") or None, errors=errors
             )
     if state != "JobComplete" or processed < len(job.keys):
         reason = info.get("errorMessage") or f"job {job.id} ended {state}"

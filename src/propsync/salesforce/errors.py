@@ -147,6 +147,16 @@ def error_items(errors: list[dict[str, Any]] | None) -> list[SFErrorItem]:
     return items
 
 
+_ERROR_SPLIT = re.compile(r"(?<=--);\s*(?=[A-Z][A-Z0-9_]+:)")
+
+
+def parse_bulk_errors(text: str) -> list[SFErrorItem]:
+    """All errors of a Bulk API `sf__Error` cell (several are joined by `; `)."""
+    return [parse_bulk_error(part) for part in _ERROR_SPLIT.split(text) if part.strip()] or [
+        SFErrorItem("UNKNOWN_EXCEPTION", "no error text")
+    ]
+
+
 _CODE_PREFIX = re.compile(r"^([A-Z][A-Z0-9_]+):(.*)$", re.DOTALL)
 
 
