@@ -45,7 +45,9 @@ def test_create_queue_counts_and_predicted_failures(scenario: Scenario) -> None:
     assert reasons["2"] == "Name: STRING_TOO_LONG (81 > 80 characters)"
     assert reasons["3"].startswith("Name: REQUIRED_FIELD_MISSING")
     assert plan.mode == "collections" and plan.api_calls == 1
-    items = {i.key: i for i in _items(scenario, plan.sql, "create")}
+    items = {
+        i.key: i for i in _items(scenario, f"SELECT * FROM {plan.table} ORDER BY seq", "create")
+    }
     one = items["1"].record
     assert one["snappt_property_id__c"] == "1"
     assert one["IDV_Enabled__c"] is True and one["Bank_Linking_Enabled__c"] is False
@@ -76,7 +78,10 @@ def test_update_sends_only_changed_fields_and_clears_with_clear(scenario: Scenar
     assert changed == {"Bank_Linking_Enabled__c": 1, "City__c": 1}
     bank = next(f for f in plan.fields if f.field == "Bank_Linking_Enabled__c")
     assert bank.samples[0]["before"] is False and bank.samples[0]["after"] is True
-    items = {i.rds_property_id: i for i in _items(scenario, plan.sql, "update")}
+    items = {
+        i.rds_property_id: i
+        for i in _items(scenario, f"SELECT * FROM {plan.table} ORDER BY seq", "update")
+    }
     assert set(items["10"].record) == {"Id", "Bank_Linking_Enabled__c"}
     assert items["10"].before == {"Bank_Linking_Enabled__c": False}
     assert items["11"].record["City__c"] is CLEAR
@@ -118,7 +123,7 @@ def test_restriction_limits_both_queues(scenario: Scenario) -> None:
     create = queue_plan(scenario.engine, "create", RULES, CFG, where=r.where("create"))
     update = queue_plan(scenario.engine, "update", RULES, CFG, where=r.where("update"))
     assert create.records == 1 and update.records == 1
-    assert [i.key for i in _items(scenario, create.sql, "create")] == ["31"]
+    assert [i.key for i in _items(scenario, f"SELECT * FROM {create.table}", "create")] == ["31"]
 
 
 def test_ids_file(tmp_path: Path) -> None:

@@ -109,9 +109,10 @@ def _violation(api_name: str, expr: str, rule: FieldRule, *, on_create: bool) ->
 
 
 def create_sql(rules: dict[str, FieldRule], where: str = "TRUE") -> str:
-    """Sync A rows: key (external id), rds_property_id, exp__<field> per synced field,
-    predicted_error ('' when the describe predicts success). Ordered so records of one
-    Salesforce parent land in the same batch (less lock contention)."""
+    """Sync A rows: seq, key (external id), rds_property_id, exp__<field> per synced
+    field, predicted_error ('' when the describe predicts success). `seq` numbers the
+    rows so that records of one Salesforce parent land in the same batch (less lock
+    contention)."""
     exps = [f"{_expected_expr(name)} AS {col(name, 'exp')}" for name in CREATE_FIELDS]
     checks: list[str] = []
     for name in CREATE_FIELDS:
@@ -119,6 +120,7 @@ def create_sql(rules: dict[str, FieldRule], where: str = "TRUE") -> str:
     predicted = f"coalesce(concat_ws('; ', {', '.join(checks)}), '')" if checks else "''"
     return f"""
 SELECT
+  row_number() OVER (ORDER BY q.sfdc_id NULLS LAST, q.rds_property_id) AS seq,
   CAST(q.rds_property_id AS VARCHAR) AS key,
   CAST(q.rds_property_id AS VARCHAR) AS rds_property_id,
   CAST(NULL AS VARCHAR) AS salesforce_id,
@@ -126,12 +128,12 @@ SELECT
   {predicted} AS predicted_error
 FROM {CREATE_VIEW} AS q
 WHERE {where}
-ORDER BY q.sfdc_id NULLS LAST, q.rds_property_id
 """
 
 
 def update_sql(rules: dict[str, FieldRule], where: str = "TRUE") -> str:
-    """Sync B rows with a change: key (Salesforce Id), rds_property_id, salesforce_id,
+    """Sync B rows with a change: seq (ordered by parent, then Id), key (Salesforce Id),
+    rds_property_id, salesforce_id,
     and per field exp__/cur__/chg__ (expected, current, changed), predicted_error for the
     changed fields only, last_modified_by_id / last_modified_date (for drift)."""
     parts: list[str] = []
@@ -150,6 +152,7 @@ def update_sql(rules: dict[str, FieldRule], where: str = "TRUE") -> str:
     predicted = f"coalesce(concat_ws('; ', {', '.join(checks)}), '')" if checks else "''"
     return f"""
 SELECT
+  row_number() OVER (ORDER BY q.sf_property_id_c NULLS LAST, q.id) AS seq,
   q.id AS key,
   CAST(q.snappt_property_id_c AS VARCHAR) AS rds_property_id,
   q.id AS salesforce_id,
@@ -160,5 +163,4 @@ SELECT
   {predicted} AS predicted_error
 FROM {UPDATE_VIEW} AS q
 WHERE q.{mq.HAS_CHANGES_COLUMN} AND ({where})
-ORDER BY q.sf_property_id_c NULLS LAST, q.id
 """

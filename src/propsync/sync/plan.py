@@ -1,7 +1,8 @@
 """The dry run: what a sync would write, field by field, and what it will cost.
 
-`compute_plan` reads the queue views through the SQL of `propsync.sync.mapping`; the
-writer re-streams the very same SQL (`QueuePlan.sql`), so the plan is what runs.
+`queue_plan` materialises the rows of each queue (the SQL of `propsync.sync.mapping`)
+into a temporary table of the engine; the counts and samples read it, and the writer
+pages through the very same table (`QueuePlan.table`), so the plan is what runs.
 Only counts and samples are held in memory, never the rows themselves.
 """
 
@@ -34,7 +35,7 @@ Mode = Literal["none", "collections", "bulk"]
 
 SAMPLES_PER_FIELD = 3
 LISTED_RECORDS = 50
-FILTER_TABLE = "_propsync_sync_filter"
+PLAN_TABLE_PREFIX = "_propsync_plan_"
 
 # Calls one Bulk API 2.0 ingest job costs at least: create, upload, UploadComplete,
 # one status poll, successfulResults, failedResults, unprocessedrecords.
@@ -82,11 +83,11 @@ class QueuePlan:
     drift_count: int = 0
     drift: list[dict[str, Any]] = dc_field(default_factory=list)
     drift_note: str = ""
-    sql: str = dc_field(default="", repr=False)
+    table: str = dc_field(default="", repr=False)  # the engine's temp table of the rows
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc.pop("sql")
+        doc.pop("table")
         return doc
 
 
@@ -164,8 +165,14 @@ def queue_plan(
     integration_user_id: str | None = None,
     since: dt.datetime | None = None,
 ) -> QueuePlan:
-    """Count, sample and cost one queue. `where` restricts it (pilot / ids)."""
-    sql = create_sql(rules, where) if queue == "create" else update_sql(rules, where)
+    """Count, sample and cost one queue. `where` restricts it (pilot / ids).
+
+    The rows to send are materialised once into a temporary table of the engine
+    (`QueuePlan.table`): every count and sample reads it, and the writer pages through
+    it, so the run writes exactly what was planned, in one scan of the views."""
+    query = create_sql(rules, where) if queue == "create" else update_sql(rules, where)
+    sql = f"{PLAN_TABLE_PREFIX}{queue}"
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {sql} AS {query}")
     names = CREATE_FIELDS if queue == "create" else UPDATE_FIELDS
     view = CREATE_VIEW if queue == "create" else UPDATE_VIEW
     if queue == "create":
@@ -174,7 +181,7 @@ def queue_plan(
         per_field = [f"count(*) FILTER (WHERE {col(n, 'chg')})" for n in names]
     agg = engine.rows(
         f"SELECT count(*), count(*) FILTER (WHERE predicted_error <> ''), "
-        f"{', '.join(per_field)} FROM ({sql}) AS plan_rows"
+        f"{', '.join(per_field)} FROM {sql} AS plan_rows"
     )[0]
     records, predicted = int(agg[0]), int(agg[1])
     fields = [
@@ -184,7 +191,7 @@ def queue_plan(
     invalid = [
         {"key": r[0], "rds_property_id": r[1], "reason": r[2]}
         for r in engine.rows(
-            f"SELECT key, rds_property_id, predicted_error FROM ({sql}) AS plan_rows "
+            f"SELECT key, rds_property_id, predicted_error FROM {sql} AS plan_rows "
             f"WHERE predicted_error <> '' ORDER BY key LIMIT {LISTED_RECORDS}"
         )
     ]
@@ -201,7 +208,7 @@ def queue_plan(
         invalid=invalid,
         mode=mode,
         api_calls=calls,
-        sql=sql,
+        table=sql,
     )
     if queue == "update":
         plan.change_share = records / matched if matched else 0.0
@@ -212,13 +219,13 @@ def queue_plan(
 def _samples(engine: Engine, sql: str, queue: Queue, name: str) -> list[dict[str, Any]]:
     if queue == "create":
         query = (
-            f"SELECT key, rds_property_id, NULL, {col(name, 'exp')} FROM ({sql}) AS plan_rows "
+            f"SELECT key, rds_property_id, NULL, {col(name, 'exp')} FROM {sql} AS plan_rows "
             f"WHERE {col(name, 'exp')} IS NOT NULL LIMIT {SAMPLES_PER_FIELD}"
         )
     else:
         query = (
             f"SELECT key, rds_property_id, {col(name, 'cur')}, {col(name, 'exp')} "
-            f"FROM ({sql}) AS plan_rows WHERE {col(name, 'chg')} LIMIT {SAMPLES_PER_FIELD}"
+            f"FROM {sql} AS plan_rows WHERE {col(name, 'chg')} LIMIT {SAMPLES_PER_FIELD}"
         )
     return [
         {"key": k, "rds_property_id": r, "before": _json_value(b), "after": _json_value(a)}
@@ -246,12 +253,12 @@ def _drift(
     cond = "last_modified_by_id IS DISTINCT FROM ? AND last_modified_date > ?"
     params: list[Any] = [integration_user_id, since]
     plan.drift_count = int(
-        engine.scalar(f"SELECT count(*) FROM ({plan.sql}) AS d WHERE {cond}", params) or 0
+        engine.scalar(f"SELECT count(*) FROM {plan.table} AS d WHERE {cond}", params) or 0
     )
     changed_cols = ", ".join(col(n, "chg") for n in UPDATE_FIELDS)
     rows = engine.dicts(
         f"SELECT key, rds_property_id, last_modified_by_id, last_modified_date, {changed_cols} "
-        f"FROM ({plan.sql}) AS d WHERE {cond} ORDER BY last_modified_date DESC "
+        f"FROM {plan.table} AS d WHERE {cond} ORDER BY last_modified_date DESC "
         f"LIMIT {LISTED_RECORDS}",
         params,
     )

@@ -431,21 +431,41 @@ def flat_counts(counts: dict[str, QueueCounts]) -> dict[str, int]:
 
 
 def _record_queues(ws: Workspace, state: Any, p: SyncPlan, run_id: str) -> None:
-    """Both queues' full sizes (whatever the run is restricted to), for the 24h view."""
+    """Both queues' full sizes (whatever the run is restricted to), for the 24h view;
+    counted from the plan where it already has them."""
     from propsync.sync.mapping import CREATE_VIEW, UPDATE_VIEW, mq
 
     engine = ws.engine()
-    create = int(engine.scalar(f"SELECT count(*) FROM {CREATE_VIEW}") or 0)
-    update = int(engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW}") or 0)
-    changes = int(
-        engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}") or 0
+    create_plan, update_plan = p.queues.get("create"), p.queues.get("update")
+    create = (
+        create_plan.matched
+        if create_plan is not None
+        else int(engine.scalar(f"SELECT count(*) FROM {CREATE_VIEW}") or 0)
     )
+    update = (
+        update_plan.matched
+        if update_plan is not None
+        else int(engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW}") or 0)
+    )
+    if update_plan is not None and p.restriction is None:
+        changes = update_plan.records
+    else:
+        sql = f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}"
+        changes = int(engine.scalar(sql) or 0)
     state.record_queue_sizes(create, update, changes=changes, run_id=run_id)
 
 
 def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
-    for batch in ws.engine().batches(q.sql, batch_size=STREAM_BATCH):
-        yield from items_from_batch(q.queue, batch)
+    """The planned rows in order, a page at a time. Pages are separate queries (not one
+    open stream) because the audit rows go into the same DuckDB connection meanwhile."""
+    engine = ws.engine()
+    for start in range(0, q.records, STREAM_BATCH):
+        page = engine.arrow(
+            f"SELECT * FROM {q.table} WHERE seq > ? AND seq <= ? ORDER BY seq",
+            [start, start + STREAM_BATCH],
+        )
+        for batch in page.to_batches():
+            yield from items_from_batch(q.queue, batch)
 
 
 def _write_queue(
