@@ -108,7 +108,12 @@ class Scenario:
         self._records.append(row)
         return rid
 
-    def build(self, *, state: bool = True) -> list[str]:
+    def build(self) -> list[str]:
+        """Load the rows (and empty state tables) and build every view."""
+        self.load(state=True)
+        return models.build(self.engine)
+
+    def load(self, *, state: bool) -> None:
         e = self.engine
         for ddl in RDS_DDL:
             e.execute(ddl.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
@@ -123,14 +128,18 @@ class Scenario:
             )
         if self._features:
             e.con.executemany("INSERT INTO property_features VALUES (?, ?, ?, ?)", self._features)
-        for row in self._records:
-            cols = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            e.execute(
-                f"INSERT INTO salesforce_product_property ({cols}) VALUES ({marks})",
-                list(row.values()),
+        if self._records:
+            cols = sorted({c for row in self._records for c in row})
+            marks = ", ".join("?" for _ in cols)
+            e.con.executemany(
+                f"INSERT INTO salesforce_product_property ({', '.join(cols)}) VALUES ({marks})",
+                [[row.get(c) for c in cols] for row in self._records],
             )
-        return models.build(e)
+
+    def build_without_state(self) -> list[str]:
+        """Load the rows without the state store's tables; build what can be built."""
+        self.load(state=False)
+        return models.build(self.engine, strict=False)
 
     def one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any]:
         rows = self.engine.dicts(sql, params)
