@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -89,13 +89,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def to_json(value: Any, *, where: str) -> str | None:
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+def to_json(value: Any, *, where: str | Callable[[], str]) -> str | None:
+    """Encode a value as JSON text; `where` (or a function giving it) names it on error."""
     if value is None:
         return None
     try:
-        return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
-        raise StateError(f"{where}: cannot store as JSON: {exc}") from None
+        place = where() if callable(where) else where
+        raise StateError(f"{place}: cannot store as JSON: {exc}") from None
 
 
 def from_json(value: Any) -> Any:
@@ -111,25 +117,32 @@ def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
     for index, rec in enumerate(records):
         if not isinstance(rec, AuditRecord):
             raise StateError(f"audit record #{index}: expected AuditRecord, got {type(rec)}")
-        where = (
-            f"audit record #{index} (run {rec.run_id}, rds_property_id {rec.rds_property_id},"
-            f" salesforce_id {rec.salesforce_id})"
-        )
+
+        def where(rec: AuditRecord = rec, index: int = index) -> str:
+            return (
+                f"audit record #{index} (run {rec.run_id}, rds_property_id"
+                f" {rec.rds_property_id}, salesforce_id {rec.salesforce_id})"
+            )
+
         if not rec.run_id:
-            raise StateError(f"{where}: run_id is empty")
+            raise StateError(f"{where()}: run_id is empty")
         if rec.sync_operation not in OPERATIONS:
-            raise StateError(f"{where}: sync_operation {rec.sync_operation!r} not in {OPERATIONS}")
+            raise StateError(
+                f"{where()}: sync_operation {rec.sync_operation!r} not in {OPERATIONS}"
+            )
         if rec.sync_status not in AUDIT_STATUSES:
-            raise StateError(f"{where}: sync_status {rec.sync_status!r} not in {AUDIT_STATUSES}")
-        if not isinstance(rec.attempt, int) or rec.attempt < 1:
-            raise StateError(f"{where}: attempt must be a positive integer, got {rec.attempt!r}")
-        if rec.rds_property_id is not None and not isinstance(rec.rds_property_id, int):
-            raise StateError(f"{where}: rds_property_id must be an integer")
-        if rec.fields_written is not None and isinstance(rec.fields_written, str):
-            raise StateError(f"{where}: fields_written must be a list of field names")
+            raise StateError(f"{where()}: sync_status {rec.sync_status!r} not in {AUDIT_STATUSES}")
+        if type(rec.attempt) is not int or rec.attempt < 1:
+            raise StateError(f"{where()}: attempt must be a positive integer, got {rec.attempt!r}")
+        if rec.rds_property_id is not None and type(rec.rds_property_id) is not int:
+            raise StateError(f"{where()}: rds_property_id must be an integer")
+        fields = rec.fields_written
+        if fields is not None and isinstance(fields, str):
+            raise StateError(f"{where()}: fields_written must be a list of field names")
         ts = rec.sync_timestamp or now()
         if ts.tzinfo is None:
-            raise StateError(f"{where}: sync_timestamp must carry a time zone")
+            raise StateError(f"{where()}: sync_timestamp must carry a time zone")
+        before, after = rec.before_values, rec.after_values
         yield (
             ts,
             rec.run_id,
@@ -142,18 +155,13 @@ def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
             rec.attempt,
             rec.error_code,
             rec.error_message,
-            to_json(
-                list(rec.fields_written) if rec.fields_written is not None else None,
-                where=f"{where}: fields_written",
-            ),
-            to_json(
-                dict(rec.before_values) if rec.before_values is not None else None,
-                where=f"{where}: before_values",
-            ),
-            to_json(
-                dict(rec.after_values) if rec.after_values is not None else None,
-                where=f"{where}: after_values",
-            ),
+            None if fields is None else to_json(list(fields), where=where),
+            None
+            if before is None
+            else to_json(dict(before), where=lambda: f"{where()}: before_values"),
+            None
+            if after is None
+            else to_json(dict(after), where=lambda: f"{where()}: after_values"),
             rec.api,
             rec.job_id,
             rec.source_run_id,
