@@ -76,7 +76,10 @@ def generate(
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    companies, props, feats, recs = special.build(now)
+    companies, prop_rows, feat_rows, rec_rows = special.build(now)
+    props = pa.Table.from_pylist(prop_rows, schema=schema.PROPERTIES)
+    feats = pa.Table.from_pylist(feat_rows, schema=schema.PROPERTY_FEATURES)
+    recs = pa.Table.from_pylist(rec_rows, schema=schema.SALESFORCE)
     special_truth = truth.count(props, feats, recs, now)
     specs = compose.chunk_specs(scale, special_truth, chunk_size)
     n_companies = max(10, scale // 25)
@@ -97,15 +100,13 @@ def generate(
             )
             first_id += p.num_rows
             if spec.index == 0:
-                p = pa.concat_tables([pa.Table.from_pylist(props, schema=schema.PROPERTIES), p])
-                f = pa.concat_tables(
-                    [pa.Table.from_pylist(feats, schema=schema.PROPERTY_FEATURES), f]
-                )
-                r = pa.concat_tables([pa.Table.from_pylist(recs, schema=schema.SALESFORCE), r])
+                p = pa.concat_tables([props, p])
+                f = pa.concat_tables([feats, f])
+                r = pa.concat_tables([recs, r])
             writer.append("properties", p)
             writer.append("property_features", f)
             sf_writer.write_table(r)
-            parts.append(truth.count(p.to_pylist(), f.to_pylist(), r.to_pylist(), now))
+            parts.append(truth.count(p, f, r, now))
             if progress is not None:
                 progress(spec.index + 1, len(specs))
     finally:

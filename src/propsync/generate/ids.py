@@ -17,13 +17,18 @@ TRIMMED = " \t\r\n"
 _SUFFIX_CODES = np.frombuffer(SUFFIX_ALPHABET.encode(), dtype=np.uint8)
 
 
+# Every character -> '1' if it is an ASCII capital, else '0'; read back as binary numbers.
+_CAPITAL_BITS = {c: ord("1") if "A" <= chr(c) <= "Z" else ord("0") for c in range(128)}
+
+
 def suffix(id15: str) -> str:
     """The checksum suffix of a 15-character id: per 5-char chunk, bit i = char i is A-Z."""
-    chars = []
-    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
-        value = sum(1 << i for i, ch in enumerate(chunk) if ch.isascii() and ch.isupper())
-        chars.append(SUFFIX_ALPHABET[value])
-    return "".join(chars)
+    bits = id15.translate(_CAPITAL_BITS)
+    # bit i of a chunk is its i-th character, so the chunk is read right to left
+    return "".join(
+        SUFFIX_ALPHABET[int(bits[start + 4 : start - 1 if start else None : -1], 2)]
+        for start in (0, 5, 10)
+    )
 
 
 def to18(id15: str) -> str:

@@ -70,6 +70,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from propsync.generate.ids import TRIMMED, normalize
 from propsync.salesforce.fields import FEATURE_FIELDS, SYNCED
 
@@ -134,20 +136,28 @@ def _expected(group: tuple[list[bool], int] | None, own: list[bool], active: boo
     return [False] * 4, 0, False
 
 
+def rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts; timestamps become integer microseconds since the epoch (UTC), which
+    compare exactly and convert ten times faster than datetime objects."""
+    names = table.column_names
+    columns = [
+        (c.cast(pa.int64()) if pa.types.is_timestamp(c.type) else c).to_pylist()
+        for c in table.columns
+    ]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 def count(
-    properties: Iterable[Mapping[str, Any]],
-    features: Iterable[Mapping[str, Any]],
-    records: Iterable[Mapping[str, Any]],
-    now: datetime,
+    properties: pa.Table, features: pa.Table, records: pa.Table, now: datetime
 ) -> dict[str, Any]:
     """Count one self-contained slice of the data (every sfdc_id group and every record of
-    its properties inside it). Slices add up with `merge`; `finish` adds the totals."""
-    props = {int(p["id"]): p for p in properties}
+    its properties inside it). Slices add up with `merge`."""
+    props = {int(p["id"]): p for p in rows(properties)}
     out: dict[str, Any] = dict.fromkeys(_COUNTS, 0)
     out["properties_total"] = len(props)
 
     own: dict[int, list[bool]] = {pid: [False] * 4 for pid in props}
-    for row in features:
+    for row in rows(features):
         if row["enabled"] is None:
             out["features_null_enabled"] += 1
         elif row["enabled"] and row["property_id"] in own:
@@ -206,7 +216,7 @@ def count(
 
     live_by_text: dict[str, Mapping[str, Any]] = {}
     deleted: list[Mapping[str, Any]] = []
-    for r in records:
+    for r in rows(records):
         out["sf_records_total"] += 1
         if r["IsDeleted"]:
             deleted.append(r)
@@ -221,7 +231,7 @@ def count(
     by_field: Counter[str] = Counter()
     pk: dict[str, Any] = {"sfdc_id": PARK_KENNEDY, "rds_property_ids": [], "sf_record_ids": []}
     pk["records_disagreeing"] = 0
-    for text, r in live_by_text.items():
+    for text, rec in live_by_text.items():
         named = int(text) if text.isdigit() and str(int(text)) == text else None
         if named is None or named not in props:
             canon = _canonical_external_id(text)
@@ -238,11 +248,11 @@ def count(
             out["inactive_only_groups"] += 1
         flags, size, multi = expected(pid)
         values = _expected_values(p, flags, size, multi)
-        changed = [f.name for f in SYNCED if not _same(r[f.name], values[f.name])]
+        changed = [f.name for f in SYNCED if not _same(rec[f.name], values[f.name])]
         if changed:
             out["update_records_with_changes"] += 1
             unsyncable.extend(_contract_breaches(pid, values))
-        differing = [name for name, v in zip(FEATURE_FIELDS, flags, strict=True) if r[name] != v]
+        differing = [name for name, v in zip(FEATURE_FIELDS, flags, strict=True) if rec[name] != v]
         if differing:
             out["feature_mismatches"] += 1
             by_field.update(differing)
@@ -251,18 +261,19 @@ def count(
                 if multi
                 else "feature_mismatches_single_property"
             ] += 1
-        sf_id = r["sf_property_id__c"]
+        sf_id = rec["sf_property_id__c"]
         if sf_id is not None and sf_id.strip(TRIMMED) and normalize(sf_id) != norm[pid]:
             out["id_mismatches"] += 1
         if sf_id == PARK_KENNEDY:
-            pk["sf_record_ids"].append(r["Id"])
+            pk["sf_record_ids"].append(rec["Id"])
             pk["records_disagreeing"] += bool(differing)
 
     create_queue = {pid for pid in props if active[pid] and str(pid) not in live_by_text}
-    for r in deleted:
-        text = r["snappt_property_id__c"]
+    for gone in deleted:
+        text = gone["snappt_property_id__c"]
         out["deleted_records_only_copy"] += text.isdigit() and int(text) in create_queue
-    recent, old = now - timedelta(days=30), now - timedelta(days=365)
+    recent = _micros(now - timedelta(days=30))
+    old = _micros(now - timedelta(days=365))
     for pid in create_queue:
         p = props[pid]
         flags, size, multi = expected(pid)
@@ -283,6 +294,10 @@ def count(
     out["group_size_histogram"] = dict(histogram)
     out["unsyncable"] = sorted(unsyncable, key=lambda u: (u["rds_property_id"], u["field"]))
     return out
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
 
 
 def _expected_values(p: Mapping[str, Any], flags: list[bool], size: int, multi: bool):

@@ -1,0 +1,146 @@
+"""`propsync generate`: the plan's scenario, the org's starting state and its ground truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.errors import UsageError
+
+# The ground-truth keys the summary table shows, in the plan's order.
+_SUMMARY = (
+    ("active_properties", "ACTIVE properties (R1)"),
+    ("properties_to_create", "to create (Sync A)"),
+    ("properties_to_create_with_features", "  of which with features (P1)"),
+    ("properties_to_update", "to update (Sync B)"),
+    ("update_records_with_changes", "  of which with changes"),
+    ("properties_sharing_sfdc_id", "properties sharing an sfdc_id"),
+    ("multi_property_groups", "multi-property groups"),
+    ("feature_mismatches", "feature mismatches"),
+    ("orphans", "orphan records"),
+    ("sf_duplicates", "Salesforce-side duplicates"),
+    ("id_mismatches", "sf_property_id mismatches"),
+    ("deleted_sf_records", "records in the recycle bin"),
+    ("invalid_sfdc_ids", "invalid sfdc_ids"),
+    ("unsyncable_count", "cannot be synced"),
+)
+
+
+def _workspace_defaults(ctx: Context) -> tuple[Any, Path | None]:
+    """(config, root) of the workspace when there is one, else (None, None)."""
+    from propsync.config import CONFIG_NAME
+
+    path = ctx.config_path or Path.cwd() / CONFIG_NAME
+    if ctx.config_path is None and not path.exists():
+        return None, None
+    ws = ctx.workspace()
+    return ws.config, ws.root
+
+
+def _default_target(config: Any, root: Path) -> str:
+    from propsync.config import secret
+
+    source = config.source
+    if source.kind == "duckdb":
+        path = Path(source.path)
+        return f"duckdb:{path if path.is_absolute() else root / path}"
+    return secret(source.dsn_env, what="[source] PostgreSQL DSN")
+
+
+@click.command("generate")
+@click.option("--scale", type=click.IntRange(min=1), default=None, help="Size of the scenario.")
+@click.option("--seed", type=int, default=None, help="Random seed (deterministic output).")
+@click.option(
+    "--to", "target", default=None, help="duckdb:PATH or postgresql://... (default: [source])."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the parquet org state and ground_truth.json (default: ./generated).",
+)
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="Anchor of relative dates, ISO 8601 with zone (default: this hour, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The ground truth as one JSON document.")
+@pass_ctx
+@error_handler
+def generate_cmd(
+    ctx: Context,
+    scale: int | None,
+    seed: int | None,
+    target: str | None,
+    out: Path | None,
+    now_text: str | None,
+    as_json: bool,
+) -> None:
+    """Write synthetic RDS tables, the matching Salesforce starting state and the truth."""
+    from propsync.generate import DEFAULT_SCALE, DEFAULT_SEED, generate
+
+    config, root = _workspace_defaults(ctx)
+    if config is not None and root is not None:
+        scale = scale or config.generate.scale
+        seed = config.generate.seed if seed is None else seed
+        target = target or _default_target(config, root)
+        out = out or root / "generated"
+    if target is None:
+        raise UsageError("--to is required outside a workspace (duckdb:PATH or postgresql://...)")
+    now = None
+    if now_text is not None:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise UsageError(f"--now: not an ISO 8601 timestamp: {now_text!r}") from None
+        if now.tzinfo is None:
+            raise UsageError("--now needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
+    kwargs: dict[str, Any] = {
+        "scale": scale or DEFAULT_SCALE,
+        "seed": DEFAULT_SEED if seed is None else seed,
+        "rds_target": target,
+        "out_dir": out or Path("generated"),
+        "now": now,
+    }
+    if as_json or ctx.quiet:
+        truth = generate(**kwargs)
+        if as_json:
+            emit_json({"paths": truth.paths, "seconds": round(truth.seconds, 2), **truth.counts})
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("generating", total=None)
+        truth = generate(
+            **kwargs, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    _summary(truth)
+
+
+def _summary(truth: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    counts = truth.counts
+    table = Table(title=f"scenario: scale {counts['scale']:,}, seed {counts['seed']}")
+    table.add_column("ground truth")
+    table.add_column("count", justify="right")
+    for key, label in _SUMMARY:
+        table.add_row(label, f"{counts[key]:,}")
+    pk = counts.get("park_kennedy")
+    if pk:
+        on = [name for name, flag in pk["expected"].items() if flag]
+        table.add_row(
+            f"Park Kennedy {pk['sfdc_id']}",
+            f"{pk['active_properties']} active; expects {', '.join(on)}",
+        )
+    console = Console()
+    console.print(table)
+    for name, path in truth.paths.items():
+        console.print(f"{name}: {path}")
+    console.print(f"in {truth.seconds:.1f} s")
