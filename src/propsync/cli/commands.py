@@ -9,6 +9,7 @@ import click
 # module name -> attribute holding a click command or group
 GROUPS: list[tuple[str, str]] = [
     ("generate", "generate_cmd"),
+    ("extract", "extract_cmd"),
     ("emulator", "emulator_group"),
     ("models", "models_group"),
     ("sync", "plan_cmd"),

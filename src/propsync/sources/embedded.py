@@ -78,7 +78,7 @@ def _attach_copy(
         for spec in wanted:
             t0 = time.perf_counter()
             load.replace(engine, spec, f'{ALIAS}.main."{spec.name}"')
-            ts = TableStats(spec.name, "full", reason="embedded source: always a full copy")
+            ts = TableStats(spec.name, "full", reason="embedded source")
             ts.rows_read = ts.rows_total = load.count(engine, spec.name)
             ts.watermark = load.max_updated(engine, spec)
             ts.seconds = time.perf_counter() - t0
@@ -116,7 +116,7 @@ def _arrow_copy(
             reader = con.sql(spec.engine_select(f'"{spec.name}"')).to_arrow_reader(100_000)
             counted = load.CountingReader(reader, spec.name, progress)
             engine.load_arrow(spec.name, counted.reader, mode="replace")
-            ts = TableStats(spec.name, "full", reason="embedded source: always a full copy")
+            ts = TableStats(spec.name, "full", reason="embedded source")
             ts.rows_read = ts.rows_total = counted.rows
             ts.watermark = load.max_updated(engine, spec)
             ts.seconds = time.perf_counter() - t0

@@ -54,7 +54,13 @@ class ExtractStats:
             "rows_read": self.rows_read,
             "tables": {
                 name: {
-                    k: (v.isoformat() if isinstance(v, datetime) else v)
+                    k: (
+                        v.isoformat()
+                        if isinstance(v, datetime)
+                        else round(v, 3)
+                        if isinstance(v, float)
+                        else v
+                    )
                     for k, v in asdict(t).items()
                 }
                 for name, t in self.tables.items()
