@@ -360,6 +360,9 @@ def _result_rows(client: SalesforceClient, job_id: str, which: str) -> Iterator[
         what=f"{which} of job {job_id}",
     )
     response.raw.decode_content = True
+    # urllib3 reports an auto-closing response as closed to TextIOWrapper before the
+    # first read when the body has a Content-Length; urllib3 documents auto_close=False.
+    response.raw.auto_close = False
     text = io.TextIOWrapper(response.raw, encoding="utf-8", newline="")  # type: ignore[type-var]
     try:
         yield from csv.DictReader(text)

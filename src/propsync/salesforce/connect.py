@@ -82,10 +82,27 @@ def install_redaction() -> None:
             handler.addFilter(_FILTER)
 
 
-def _session(ca_file: str | Path | None) -> requests.Session:
+def make_session(ca_file: str | Path | None = None) -> requests.Session:
+    """A requests session that verifies TLS against `ca_file` (or the system store).
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own CA file
+    (psf/requests#3829), which would make the emulator's CA, or a proxy's, unusable on
+    machines that set them. Here an explicit CA file wins, and proxies from the
+    environment (HTTPS_PROXY) still apply, which `trust_env = False` would drop."""
     import requests
 
-    session = requests.Session()
+    class _Session(requests.Session):
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            settings: dict[str, Any] = super().merge_environment_settings(
+                url, proxies, stream, verify, cert
+            )
+            if verify is None and isinstance(self.verify, str):
+                settings["verify"] = self.verify
+            return settings
+
+    session = _Session()
     session.verify = str(ca_file) if ca_file else True
     return session
 
@@ -114,7 +131,7 @@ def connect(ws: Workspace, **overrides: Any) -> SalesforceClient:
     settings["poll_interval_s"] = 1.0
     settings.update(overrides)
     ca = str(ws.path(cfg.ca_file)) if cfg.ca_file else None
-    session = _session(ca)
+    session = make_session(ca)
     login, token, instance_url = auth.from_config(cfg, session)
     return SalesforceClient(
         instance_url=instance_url, access_token=token, login=login, session=session, **settings
@@ -143,7 +160,7 @@ def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClie
     data_dir = ws.path(ecfg.data)
     info = _read_connection(data_dir / "connection.json")
     if info is not None:
-        session = _session(info["ca_file"])
+        session = make_session(info["ca_file"])
         login = auth.client_credentials(
             session, info["instance_url"], info["client_id"], info["client_secret"]
         )
@@ -171,7 +188,7 @@ def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClie
     )
     register_secret(emu.client_secret)
     try:
-        session = _session(emu.ca_file)
+        session = make_session(emu.ca_file)
         login = auth.client_credentials(session, emu.instance_url, emu.client_id, emu.client_secret)
         token, instance_url = login()
     except BaseException:
