@@ -92,12 +92,10 @@ def make_session(ca_file: str | Path | None = None) -> requests.Session:
     import requests
 
     class _Session(requests.Session):
-        def merge_environment_settings(
+        def merge_environment_settings(  # type: ignore[override]
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-        ) -> dict[str, Any]:
-            settings: dict[str, Any] = super().merge_environment_settings(
-                url, proxies, stream, verify, cert
-            )
+        ) -> Any:
+            settings: Any = super().merge_environment_settings(url, proxies, stream, verify, cert)
             if verify is None and isinstance(self.verify, str):
                 settings["verify"] = self.verify
             return settings

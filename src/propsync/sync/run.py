@@ -99,7 +99,7 @@ class RunResult:
 def refresh(ws: Workspace, client: Any, progress: Progress | None = None) -> None:
     """Extract RDS and Salesforce into the engine and rebuild the models."""
     from propsync import models, sources
-    from propsync.salesforce import extract_product_property
+    from propsync.salesforce.extract import extract_product_property
 
     engine = ws.engine()
     _tick(progress, "extract", 0, 3)
@@ -107,6 +107,11 @@ def refresh(ws: Workspace, client: Any, progress: Progress | None = None) -> Non
     _tick(progress, "extract", 1, 3)
     extract_product_property(client, engine)
     _tick(progress, "extract", 2, 3)
+    # The monitoring views read the state tables: migrate them (and copy them into the
+    # engine when the state lives in PostgreSQL) before building.
+    from propsync.state import open_state
+
+    open_state(ws).mirror_to(engine)
     models.build(engine)
     _tick(progress, "extract", 3, 3)
 
@@ -282,7 +287,7 @@ def _client(ws: Workspace, client: Any) -> Iterator[Any]:
 
 
 def _connect(ws: Workspace) -> Any:
-    from propsync.salesforce import connect
+    from propsync.salesforce.connect import connect
 
     return connect(ws)
 
