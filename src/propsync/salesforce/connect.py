@@ -92,7 +92,7 @@ def make_session(ca_file: str | Path | None = None) -> requests.Session:
     import requests
 
     class _Session(requests.Session):
-        def merge_environment_settings(  # type: ignore[override]
+        def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
         ) -> Any:
             settings: Any = super().merge_environment_settings(url, proxies, stream, verify, cert)
