@@ -35,6 +35,9 @@ SYSTEM_FIELDS = frozenset(
 # Every writable field of the contract, sf_property_id__c included (the starting state
 # is what the Salesforce workflow already wrote).
 INSERT_COLUMNS = [f.name for f in FIELDS if f.name not in SYSTEM_FIELDS]
+# Salesforce lets an insert set these when the org grants "Set Audit Fields upon Record
+# Creation"; they keep the starting state's history (who last touched each record).
+AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
 _SLICE_ROWS = 500_000
 
 
@@ -44,17 +47,25 @@ class LoadStats:
     deleted: int = 0
     failed: list[RecordResult] = field(default_factory=list)
     jobs: int = 0
+    audit_fields: bool = False  # whether CreatedDate/LastModified* were set on insert
     api_calls: int = 0
     seconds: float = 0.0
 
 
 def load_starting_state(
-    client: SalesforceClient, parquet_path: Path | str, *, strict: bool = True
+    client: SalesforceClient,
+    parquet_path: Path | str,
+    *,
+    strict: bool = True,
+    audit_fields: bool = True,
 ) -> LoadStats:
     """Insert the records of `parquet_path` into the org and delete those marked
     IsDeleted. Refuses an org that already holds records of the object (a starting
-    state loads into an empty org). With `strict`, any record the org refuses raises
-    a TerminalSalesforceError naming the records, the codes and the fields."""
+    state loads into an empty org). With `audit_fields`, CreatedDate and
+    LastModified* are set from the file where the org allows it (without the
+    permission the first job is refused as a whole, and the load goes on without
+    them). With `strict`, any record the org refuses raises a TerminalSalesforceError
+    naming the records, the codes and the fields."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -79,9 +90,13 @@ def load_starting_state(
         raise UsageError(f"{path}: the starting state lacks the columns {missing}")
     deleted_filter = pc.field("IsDeleted") == pa.scalar(True)
     stats = LoadStats()
+    columns = list(INSERT_COLUMNS)
+    if audit_fields:
+        columns += [c for c in AUDIT_FIELDS if c in names]
+    stats.audit_fields = len(columns) > len(INSERT_COLUMNS)
 
     # 1. Records that end in the recycle bin: insert, then delete, a round at a time.
-    doomed = dataset.to_table(columns=INSERT_COLUMNS, filter=deleted_filter)
+    doomed = dataset.to_table(columns=columns, filter=deleted_filter)
     for round_table in _rounds(doomed):
         inserted = _insert(client, round_table, stats)
         ids = [{"Id": r.id} for r in inserted if r.id]
@@ -93,7 +108,7 @@ def load_starting_state(
 
     # 2. Live records, streamed in slices so a 10M-record state never sits in memory.
     live_filter = ~deleted_filter | pc.field("IsDeleted").is_null()
-    for batch_table in _slices(dataset, live_filter):
+    for batch_table in _slices(dataset, live_filter, columns):
         _insert(client, batch_table, stats)
 
     stats.api_calls = client.calls - calls0
@@ -113,11 +128,28 @@ def load_starting_state(
 def _insert(client: SalesforceClient, table: pa.Table, stats: LoadStats) -> list[RecordResult]:
     if table.num_rows == 0:
         return []
-    result = client.bulk_ingest("insert", table, columns=INSERT_COLUMNS, key=EXTERNAL_ID)
+    if not stats.audit_fields:
+        table = table.select(INSERT_COLUMNS)
+    result = client.bulk_ingest("insert", table, columns=table.column_names, key=EXTERNAL_ID)
+    if stats.audit_fields and _audit_refused(result.results):
+        log.warning("the org does not allow setting audit fields on insert; loading without")
+        stats.audit_fields = False
+        return _insert(client, table, stats)
     stats.jobs += len(result.jobs)
     stats.inserted += result.succeeded
     stats.failed.extend(result.failed)
     return [r for r in result.results if r.success]
+
+
+def _audit_refused(results: list[RecordResult]) -> bool:
+    """Every record failed, and for naming an audit field (no Set Audit Fields permission)."""
+    if not results or any(r.success for r in results):
+        return False
+    for r in results:
+        text = " ".join(f"{e.code} {e.message} {' '.join(e.fields)}" for e in r.errors)
+        if not any(name in text for name in AUDIT_FIELDS):
+            return False
+    return True
 
 
 def _rounds(table: pa.Table) -> Iterator[pa.Table]:
@@ -139,12 +171,12 @@ def _rounds(table: pa.Table) -> Iterator[pa.Table]:
         yield table.filter(pa.compute.equal(index, r))
 
 
-def _slices(dataset: object, flt: object) -> Iterator[pa.Table]:
+def _slices(dataset: object, flt: object, columns: list[str]) -> Iterator[pa.Table]:
     import pyarrow as pa
 
     pending: list[pa.RecordBatch] = []
     rows = 0
-    for batch in dataset.to_batches(columns=INSERT_COLUMNS, filter=flt):  # type: ignore[attr-defined]
+    for batch in dataset.to_batches(columns=columns, filter=flt):  # type: ignore[attr-defined]
         if batch.num_rows == 0:
             continue
         pending.append(batch)
