@@ -15,7 +15,7 @@ from propsync.sync.mapping import rules_from_describe
 from propsync.sync.payload import items_from_batch, to_salesforce
 from propsync.sync.plan import estimate_calls, queue_plan
 from propsync.sync.restrict import from_ids, read_ids_file
-from tests.models.conftest import Scenario, sync_to_expected
+from tests.sync.conftest import SyncScenario as Scenario
 
 RULES = rules_from_describe(None)
 CFG = SyncConfig()
@@ -64,7 +64,7 @@ def test_update_sends_only_changed_fields_and_clears_with_clear(scenario: Scenar
     scenario.record(11)
     scenario.record(12)
     scenario.build()
-    sync_to_expected(scenario.engine)
+    scenario.sync_to_expected()
     scenario.engine.execute(
         "UPDATE salesforce_product_property SET bank_linking_enabled_c = FALSE "
         "WHERE snappt_property_id_c = '10'"
@@ -146,3 +146,36 @@ def test_call_estimates_follow_the_threshold() -> None:
 def test_datetimes_go_out_in_utc_milliseconds() -> None:
     value = dt.datetime(2024, 3, 4, 5, 6, 7, 891_234, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert to_salesforce(value) == "2024-03-04T03:06:07.891Z"
+
+
+def test_a_record_rejected_for_the_same_values_is_held_back(scenario: Scenario) -> None:
+    from propsync.state import AuditRecord
+
+    scenario.prop(40, name="z" * 81)
+    scenario.prop(41)
+    scenario.build()
+    first = queue_plan(scenario.engine, "create", RULES, CFG)
+    assert (first.records, first.predicted_failures, first.held_back) == (2, 1, 0)
+    rejected = next(
+        i for i in _items(scenario, f"SELECT * FROM {first.table}", "create") if i.key == "40"
+    )
+    scenario.store.append_audit(
+        [
+            AuditRecord(
+                run_id="r1",
+                sync_operation="CREATE",
+                sync_status="FAILED",
+                rds_property_id=40,
+                snappt_property_id_c="40",
+                error_code="STRING_TOO_LONG",
+                after_values=rejected.after_image(),
+            )
+        ]
+    )
+    again = queue_plan(scenario.engine, "create", RULES, CFG)
+    assert (again.records, again.predicted_failures, again.held_back) == (1, 0, 1)
+    assert again.invalid[0]["held_back"] and "STRING_TOO_LONG" in again.invalid[0]["reason"]
+    assert queue_plan(scenario.engine, "create", RULES, CFG, retry_failed=True).records == 2
+    # New values (RDS fixed the name, still too long): worth sending again.
+    scenario.engine.execute("UPDATE properties SET name = ? WHERE id = 40", ["w" * 81])
+    assert queue_plan(scenario.engine, "create", RULES, CFG).held_back == 0

@@ -31,6 +31,11 @@ def _restrict_options(func: Any) -> Any:
         func
     )
     func = click.option(
+        "--retry-failed",
+        is_flag=True,
+        help="Resend records Salesforce rejected last time for the same values.",
+    )(func)
+    func = click.option(
         "--no-refresh",
         is_flag=True,
         help="Use the tables already in the engine instead of extracting RDS and Salesforce.",
@@ -75,7 +80,13 @@ def _progress(ctx: Context, enabled: bool) -> Iterator[Any]:
 @pass_ctx
 @error_handler
 def plan_cmd(
-    ctx: Context, which: str, as_json: bool, pilot: str | None, ids: Path | None, no_refresh: bool
+    ctx: Context,
+    which: str,
+    as_json: bool,
+    pilot: str | None,
+    ids: Path | None,
+    no_refresh: bool,
+    retry_failed: bool,
 ) -> None:
     """The dry run: what a sync would write, field by field, and its API cost."""
     from propsync.sync import plan
@@ -87,6 +98,7 @@ def plan_cmd(
             pilot=pilot,
             ids=ids,
             refresh_inputs=not no_refresh,
+            retry_failed=retry_failed,
             progress=progress,
         )
     if as_json:
@@ -112,6 +124,7 @@ def sync_cmd(
     pilot: str | None,
     ids: Path | None,
     no_refresh: bool,
+    retry_failed: bool,
 ) -> None:
     """Sync A (create), Sync B (update) or both (all)."""
     from propsync.sync import run_sync
@@ -125,6 +138,7 @@ def sync_cmd(
             dry_run=dry_run,
             force=force,
             refresh_inputs=not no_refresh,
+            retry_failed=retry_failed,
             progress=progress,
         )
     if as_json:
@@ -253,6 +267,7 @@ def _print_plan(p: Any) -> None:
             _num(q["records"]),
             _num(q["records_to_write"]),
             _num(q["predicted_failures"]),
+            _num(q["held_back"]),
             q["mode"],
             _num(q["api_calls"]),
         )
@@ -275,11 +290,13 @@ def _print_plan(p: Any) -> None:
                 t.add_row(f["field"], _num(f["count"]), example)
             console.print(t)
         if q["invalid"]:
-            t = Table(title=f"{name}: predicted failures (sent; Salesforce will reject them)")
+            t = Table(title=f"{name}: records that cannot be synced as they are")
             t.add_column("rds id")
             t.add_column("reason")
+            t.add_column("this run")
             for r in q["invalid"]:
-                t.add_row(str(r["rds_property_id"]), r["reason"])
+                action = "held back" if r["held_back"] else "sent; Salesforce should reject it"
+                t.add_row(str(r["rds_property_id"]), r["reason"], action)
             console.print(t)
         if q.get("drift_note"):
             console.print(f"[yellow]{name}: {q['drift_note']}[/yellow]")

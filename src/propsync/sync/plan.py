@@ -75,6 +75,7 @@ class QueuePlan:
     records: int
     records_to_write: int
     predicted_failures: int
+    held_back: int  # rejected before with the same values: listed, not resent
     fields: list[FieldChanges]
     invalid: list[dict[str, Any]]
     mode: Mode
@@ -84,10 +85,12 @@ class QueuePlan:
     drift: list[dict[str, Any]] = dc_field(default_factory=list)
     drift_note: str = ""
     table: str = dc_field(default="", repr=False)  # the engine's temp table of the rows
+    rows_in_table: int = dc_field(default=0, repr=False)  # sent + held back
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc.pop("table")
+        doc.pop("rows_in_table")
         return doc
 
 
@@ -130,6 +133,10 @@ class SyncPlan:
                 **{q: p.predicted_failures for q, p in self.queues.items()},
                 "total": sum(p.predicted_failures for p in self.queues.values()),
             },
+            "held_back": {
+                **{q: p.held_back for q, p in self.queues.items()},
+                "total": sum(p.held_back for p in self.queues.values()),
+            },
             "api_calls": {
                 **{q: p.api_calls for q, p in self.queues.items()},
                 "total": self.api_calls,
@@ -164,15 +171,26 @@ def queue_plan(
     where: str = "TRUE",
     integration_user_id: str | None = None,
     since: dt.datetime | None = None,
+    retry_failed: bool = False,
 ) -> QueuePlan:
     """Count, sample and cost one queue. `where` restricts it (pilot / ids).
+
+    A record whose last attempt Salesforce rejected for its data (STRING_TOO_LONG,
+    REQUIRED_FIELD_MISSING, ...) with exactly the values it would get now is held back
+    and listed, not resent every run; `retry_failed` sends it anyway.
 
     The rows to send are materialised once into a temporary table of the engine
     (`QueuePlan.table`): every count and sample reads it, and the writer pages through
     it, so the run writes exactly what was planned, in one scan of the views."""
     query = create_sql(rules, where) if queue == "create" else update_sql(rules, where)
     sql = f"{PLAN_TABLE_PREFIX}{queue}"
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE {sql} AS {query}")
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {sql} AS "
+        f"SELECT *, CAST(NULL AS VARCHAR) AS held FROM ({query}) AS planned"
+    )
+    rows_in_table = int(engine.scalar(f"SELECT count(*) FROM {sql}") or 0)
+    if not retry_failed and rows_in_table:
+        hold_back_known_failures(engine, sql, queue)
     names = CREATE_FIELDS if queue == "create" else UPDATE_FIELDS
     view = CREATE_VIEW if queue == "create" else UPDATE_VIEW
     if queue == "create":
@@ -181,7 +199,7 @@ def queue_plan(
         per_field = [f"count(*) FILTER (WHERE {col(n, 'chg')})" for n in names]
     agg = engine.rows(
         f"SELECT count(*), count(*) FILTER (WHERE predicted_error <> ''), "
-        f"{', '.join(per_field)} FROM {sql} AS plan_rows"
+        f"{', '.join(per_field)} FROM {sql} AS plan_rows WHERE held IS NULL"
     )[0]
     records, predicted = int(agg[0]), int(agg[1])
     fields = [
@@ -189,10 +207,15 @@ def queue_plan(
         for n, c in zip(names, agg[2:], strict=True)
     ]
     invalid = [
-        {"key": r[0], "rds_property_id": r[1], "reason": r[2]}
+        {
+            "key": r[0],
+            "rds_property_id": r[1],
+            "reason": r[2] or r[3],
+            "held_back": r[3] is not None,
+        }
         for r in engine.rows(
-            f"SELECT key, rds_property_id, predicted_error FROM {sql} AS plan_rows "
-            f"WHERE predicted_error <> '' ORDER BY key LIMIT {LISTED_RECORDS}"
+            f"SELECT key, rds_property_id, predicted_error, held FROM {sql} AS plan_rows "
+            f"WHERE predicted_error <> '' OR held IS NOT NULL ORDER BY key LIMIT {LISTED_RECORDS}"
         )
     ]
     matched = int(engine.scalar(f"SELECT count(*) FROM {view}") or 0)
@@ -204,11 +227,13 @@ def queue_plan(
         records=records,
         records_to_write=records - predicted,
         predicted_failures=predicted,
+        held_back=rows_in_table - records,
         fields=fields,
         invalid=invalid,
         mode=mode,
         api_calls=calls,
         table=sql,
+        rows_in_table=rows_in_table,
     )
     if queue == "update":
         plan.change_share = records / matched if matched else 0.0
@@ -220,12 +245,13 @@ def _samples(engine: Engine, sql: str, queue: Queue, name: str) -> list[dict[str
     if queue == "create":
         query = (
             f"SELECT key, rds_property_id, NULL, {col(name, 'exp')} FROM {sql} AS plan_rows "
-            f"WHERE {col(name, 'exp')} IS NOT NULL LIMIT {SAMPLES_PER_FIELD}"
+            f"WHERE {col(name, 'exp')} IS NOT NULL AND held IS NULL LIMIT {SAMPLES_PER_FIELD}"
         )
     else:
         query = (
             f"SELECT key, rds_property_id, {col(name, 'cur')}, {col(name, 'exp')} "
-            f"FROM {sql} AS plan_rows WHERE {col(name, 'chg')} LIMIT {SAMPLES_PER_FIELD}"
+            f"FROM {sql} AS plan_rows WHERE {col(name, 'chg')} AND held IS NULL "
+            f"LIMIT {SAMPLES_PER_FIELD}"
         )
     return [
         {"key": k, "rds_property_id": r, "before": _json_value(b), "after": _json_value(a)}
@@ -250,7 +276,7 @@ def _drift(
     if since is None:
         plan.drift_note = "no earlier successful Sync B: drift not assessed"
         return
-    cond = "last_modified_by_id IS DISTINCT FROM ? AND last_modified_date > ?"
+    cond = "held IS NULL AND last_modified_by_id IS DISTINCT FROM ? AND last_modified_date > ?"
     params: list[Any] = [integration_user_id, since]
     plan.drift_count = int(
         engine.scalar(f"SELECT count(*) FROM {plan.table} AS d WHERE {cond}", params) or 0
@@ -278,3 +304,53 @@ def _drift(
             "integration user since the last successful Sync B; the sync will overwrite "
             "those fields with the RDS values"
         )
+
+
+# Rejections that depend only on the values sent: resending the same values fails again.
+DATA_ERRORS = (
+    "REQUIRED_FIELD_MISSING",
+    "STRING_TOO_LONG",
+    "INVALID_TYPE_ON_FIELD_IN_RECORD",
+    "NUMBER_OUTSIDE_VALID_RANGE",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+    "INVALID_FIELD_FOR_INSERT_UPDATE",
+)
+AUDIT_TABLE = "property_sync_audit_log"
+
+
+def hold_back_known_failures(engine: Engine, table: str, queue: Queue) -> int:
+    """Mark (`held`) the planned rows whose latest outcome in the audit log is a data
+    rejection of exactly the values they would send now; return how many."""
+    import json
+
+    from propsync.sync.payload import item_from_row
+
+    if not engine.table_exists(AUDIT_TABLE):
+        return 0
+    codes = ", ".join(f"'{c}'" for c in DATA_ERRORS)
+    candidates = engine.dicts(
+        f"""
+        WITH latest AS (
+          SELECT snappt_property_id_c AS k, sync_status, error_code,
+            CAST(after_values AS VARCHAR) AS after_text,
+            row_number() OVER (
+              PARTITION BY snappt_property_id_c ORDER BY sync_timestamp DESC, audit_id DESC
+            ) AS rn
+          FROM {AUDIT_TABLE}
+          WHERE sync_operation = ?
+            AND snappt_property_id_c IN (SELECT rds_property_id FROM {table})
+        )
+        SELECT t.*, l.error_code AS last_error_code, l.after_text AS last_after
+        FROM {table} AS t JOIN latest AS l ON l.k = t.rds_property_id
+        WHERE l.rn = 1 AND l.sync_status = 'FAILED' AND l.error_code IN ({codes})
+        """,
+        ["CREATE" if queue == "create" else "UPDATE"],
+    )
+    held = 0
+    for row in candidates:
+        last = json.loads(row["last_after"]) if row["last_after"] else None
+        if last is not None and item_from_row(queue, row).after_image() == last:
+            reason = f"{row['last_error_code']} last time with the same values; not resent"
+            engine.execute(f"UPDATE {table} SET held = ? WHERE key = ?", [reason, row["key"]])
+            held += 1
+    return held

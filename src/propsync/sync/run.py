@@ -228,6 +228,8 @@ def compute_plan(
     client: Any,
     which: Which,
     restrict: Restriction | None = None,
+    *,
+    retry_failed: bool = False,
 ) -> SyncPlan:
     """The plan from the tables as they are now in the engine (no refresh)."""
     engine = ws.engine()
@@ -245,6 +247,7 @@ def compute_plan(
             where=where,
             integration_user_id=_integration_user(ws, client),
             since=_last_success(ws) if queue == "update" else None,
+            retry_failed=retry_failed,
         )
     return SyncPlan(
         which=which,
@@ -262,6 +265,7 @@ def plan(
     pilot: str | None = None,
     ids: Iterable[str | int] | Path | None = None,
     refresh_inputs: bool = True,
+    retry_failed: bool = False,
     client: Any = None,
     progress: Progress | None = None,
 ) -> SyncPlan:
@@ -270,7 +274,7 @@ def plan(
     with _client(ws, client) as sf:
         if refresh_inputs:
             refresh(ws, sf, progress)
-        return compute_plan(ws, sf, which, restrict)
+        return compute_plan(ws, sf, which, restrict, retry_failed=retry_failed)
 
 
 @contextlib.contextmanager
@@ -322,6 +326,7 @@ def run_sync(
     dry_run: bool = False,
     force: bool = False,
     refresh_inputs: bool = True,
+    retry_failed: bool = False,
     client: Any = None,
     progress: Progress | None = None,
 ) -> RunResult:
@@ -340,7 +345,11 @@ def run_sync(
         which,
         pilot=pilot,
         dry_run=dry_run,
-        params={"restriction": restrict.source if restrict else None, "force": force},
+        params={
+            "restriction": restrict.source if restrict else None,
+            "force": force,
+            "retry_failed": retry_failed,
+        },
     )
     started = time.monotonic()
     calls_before = 0
@@ -358,7 +367,7 @@ def run_sync(
             log.info("sync %s started (dry run: %s)", which, dry_run)
             if refresh_inputs:
                 refresh(ws, client_used, progress)
-            the_plan = compute_plan(ws, client_used, which, restrict)
+            the_plan = compute_plan(ws, client_used, which, restrict, retry_failed=retry_failed)
             for queue in queues:
                 counts[queue].planned = the_plan.queues[queue].records
             _record_queues(ws, state, the_plan, run_id)
@@ -464,9 +473,9 @@ def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
     """The planned rows in order, a page at a time. Pages are separate queries (not one
     open stream) because the audit rows go into the same DuckDB connection meanwhile."""
     engine = ws.engine()
-    for start in range(0, q.records, STREAM_BATCH):
+    for start in range(0, q.rows_in_table, STREAM_BATCH):
         page = engine.arrow(
-            f"SELECT * FROM {q.table} WHERE seq > ? AND seq <= ? ORDER BY seq",
+            f"SELECT * FROM {q.table} WHERE seq > ? AND seq <= ? AND held IS NULL ORDER BY seq",
             [start, start + STREAM_BATCH],
         )
         for batch in page.to_batches():
