@@ -63,6 +63,26 @@ def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, default=str, sort_keys=False))
 
 
+def _setup_logging(debug: bool) -> None:
+    """On a terminal, log lines go through rich so they print above live progress bars;
+    elsewhere (cron, CI, Airflow) plain timestamped lines."""
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(
+            console=Console(stderr=True), show_path=False, markup=False, rich_tracebacks=debug
+        )
+        handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler], force=True
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
@@ -77,10 +97,7 @@ def emit_json(document: Any) -> None:
 @click.pass_context
 def main(ctx: click.Context, config: Path | None, debug: bool, quiet: bool) -> None:
     """propsync keeps Salesforce product_property__c true to the product database."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    _setup_logging(debug)
     ctx.obj = Context(config, debug, quiet)
 
 

@@ -15,6 +15,7 @@ GROUPS: list[tuple[str, str]] = [
     ("sync", "plan_cmd"),
     ("sync", "sync_cmd"),
     ("sync", "runs_grp"),
+    ("demo", "demo_cmd"),
 ]
 
 
