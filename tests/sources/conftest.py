@@ -17,7 +17,7 @@ SCHEMA_SQL = """
 CREATE TYPE property_status AS ENUM ('ACTIVE', 'INACTIVE', 'DISABLED');
 CREATE TABLE companies (
   id bigint PRIMARY KEY, name text, legacy_code int,
-  created_at timestamp without time zone, updated_at timestamptz
+  created_at timestamp without time zone, updated_at timestamp without time zone
 );
 CREATE TABLE properties (
   id bigint PRIMARY KEY, name text, short_id text, company_id bigint, address text,
@@ -32,9 +32,9 @@ CREATE TABLE property_features (
 
 ROWS_SQL = """
 INSERT INTO companies VALUES
-  (1, 'Société Générale — 東京', 7, '2023-01-01 12:00:00', '2024-01-01 00:00:00+00'),
+  (1, 'Société Générale — 東京', 7, '2023-01-01 12:00:00', '2024-01-01 00:00:00'),
   (2, NULL, NULL, NULL, NULL),
-  (3, 'Ørsted Ëstates', 9, '2022-06-30 23:59:59.999999', '2024-01-02 00:00:00+00');
+  (3, 'Ørsted Ëstates', 9, '2022-06-30 23:59:59.999999', '2024-01-02 00:00:00');
 INSERT INTO properties VALUES
   (10, 'Park Kennedy', 'PK1', 1, '1 Main St', 'Zürich', 'ZH', '8001', 'ACTIVE',
    'a01Dn00000HHUanIAH', '2024-03-10 10:00:00+05:30', '2024-05-01 00:00:00+00', NULL),

@@ -92,6 +92,7 @@ def test_full_extract_keeps_nulls_time_zones_and_text(rds_dsn: str) -> None:
 
 def _changed_since(dsn: str, table: str, watermark: datetime) -> int:
     with psycopg.connect(dsn) as con:
+        con.execute("SET TIME ZONE 'UTC'")  # naive timestamps in the source are UTC
         row = con.execute(
             f"SELECT count(*) FROM {table} WHERE updated_at >= %s OR updated_at IS NULL",
             [watermark],
@@ -127,6 +128,11 @@ def test_incremental_reads_only_changed_rows(rds_dsn: str) -> None:
             [later],
         )
         con.execute("DELETE FROM property_features WHERE property_id = 14")
+        # companies.updated_at is a TIMESTAMP without time zone (taken as UTC)
+        con.execute(
+            "UPDATE companies SET name = 'Ørsted Renamed', "
+            "updated_at = '2024-06-01 00:00:00' WHERE id = 3"
+        )
     expected_props = _changed_since(dsn, "properties", wm)
     second = extract_tables(dsn, engine, full=False)
     props = second.tables["properties"]
@@ -141,6 +147,10 @@ def test_incremental_reads_only_changed_rows(rds_dsn: str) -> None:
         "property_features",
         first.tables["property_features"].watermark,  # type: ignore[arg-type]
     )
+    companies = second.tables["companies"]
+    assert companies.mode == "incremental"
+    assert companies.rows_read == 2  # company 3 (changed) and 2 (no updated_at), not 1
+    assert companies.watermark == datetime(2024, 6, 1, tzinfo=UTC)
     assert_same(dsn, engine)
     assert engine.scalar("SELECT deleted_at FROM properties WHERE id = 10") == later
     assert props.watermark == later

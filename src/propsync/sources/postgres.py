@@ -181,6 +181,9 @@ def extract_tables(
                     schema=schema,
                     source=source,
                     fingerprint=fingerprints[spec.name],
+                    naive_updated=found[spec.name][spec.updated_column].startswith(
+                        "timestamp without"
+                    ),
                     full=full,
                     detect_deletes=detect_deletes,
                     overlap=overlap,
@@ -209,6 +212,7 @@ def _extract_one(
     overlap: timedelta,
     snapshot_now: datetime,
     progress: Progress | None,
+    naive_updated: bool = False,
 ) -> TableStats:
     started = time.perf_counter()
     previous = read_watermark(engine, spec.name)
@@ -232,7 +236,9 @@ def _extract_one(
     upd = _quote(spec.updated_column)
     if mode == "incremental":
         assert stats.previous_watermark is not None
-        sql += f" WHERE {upd} >= $1 OR {upd} IS NULL"
+        # Compare in the column's own type, so an index on updated_at can serve it.
+        bound = "($1::timestamptz AT TIME ZONE 'UTC')" if naive_updated else "$1::timestamptz"
+        sql += f" WHERE {upd} >= {bound} OR {upd} IS NULL"
         params = [stats.previous_watermark - overlap]
     batches = reader.stream(sql, params, what=f"reading {schema}.{spec.name}")
     counted = load.CountingReader(batches, spec.name, progress)

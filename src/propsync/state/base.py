@@ -370,6 +370,9 @@ class StateStore(ABC):
                 raise StateError(f"{where}: needs rds_property_id or snappt_property_id_c")
             if rds_id is not None and not isinstance(rds_id, int):
                 raise StateError(f"{where}: rds_property_id must be an integer, got {rds_id!r}")
+            priority = row.get("priority")
+            if priority is not None and (type(priority) is not int):
+                raise StateError(f"{where}: priority must be an integer, got {priority!r}")
             details = {k: v for k, v in row.items() if k not in core}
             out.append(
                 (
