@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +91,12 @@ def generate(
     tmp_parquet = parquet_path.with_suffix(".parquet.tmp")
     writer = open_writer(rds_target)
     sf_writer = pq.ParquetWriter(tmp_parquet, schema.SALESFORCE)
-    parts = []
+    parts: list[dict[str, Any]] = []
+    # Counting the truth in plain Python is the slow part; with several chunks it runs in
+    # worker processes while this one generates and writes the next chunk. At most two
+    # chunks wait for a worker, so memory stays bounded.
+    pool = _pool(len(specs))
+    pending: deque[Future[dict[str, Any]]] = deque()
     try:
         writer.append("companies", pa.Table.from_pylist(companies, schema=schema.COMPANIES))
         for start in range(0, n_companies, chunk_size):
@@ -106,12 +114,20 @@ def generate(
             writer.append("properties", p)
             writer.append("property_features", f)
             sf_writer.write_table(r)
-            parts.append(truth.count(p, f, r, now))
+            if pool is None:
+                parts.append(truth.count(p, f, r, now))
+            else:
+                pending.append(pool.submit(truth.count, *truth.needed_columns(p, f, r), now))
+                while len(pending) > 2:
+                    parts.append(pending.popleft().result())
             if progress is not None:
                 progress(spec.index + 1, len(specs))
+        parts.extend(future.result() for future in pending)
     finally:
         sf_writer.close()
         writer.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     os.replace(tmp_parquet, parquet_path)
 
     counts: dict[str, Any] = {
@@ -137,6 +153,15 @@ def generate(
         "ground_truth_json": str(truth_path),
     }
     return result
+
+
+def _pool(chunks: int) -> ProcessPoolExecutor | None:
+    if chunks < 2:
+        return None
+    # spawn: never fork a process that holds a database connection
+    return ProcessPoolExecutor(
+        max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")
+    )
 
 
 def _redact(target: str) -> str:

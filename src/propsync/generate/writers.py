@@ -42,6 +42,7 @@ class DuckDBWriter:
         except duckdb.Error as exc:
             raise UsageError(f"cannot open DuckDB file {path}: {exc}") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         for name, table_schema in schema.RDS_TABLES.items():
             empty = table_schema.empty_table()
             self.con.register("_propsync_empty", empty)
