@@ -124,3 +124,123 @@ def test_ids_restrict_a_run(org: Org, tmp_path: Path) -> None:
     rows = _audit(org, result.run_id)
     assert {str(r["rds_property_id"]) for r in rows} == set(creates)
     assert all(r["sync_status"] == "SUCCESS" and r["created"] for r in rows)
+
+
+def _valid_ids(org: Org) -> list[str]:
+    """Every RDS id either queue would send, except those the data makes unsyncable."""
+    plan(org.ws, "all")
+    rows = org.ws.engine().rows(
+        "SELECT CAST(rds_property_id AS VARCHAR) FROM properties_to_create UNION "
+        "SELECT snappt_property_id_c FROM properties_to_update WHERE has_changes_since_last_sync"
+    )
+    bad = _unsyncable(org)
+    return sorted(r[0] for r in rows if r[0] not in bad)
+
+
+@pytest.mark.slow
+def test_lock_errors_503s_and_an_expired_session_end_succeeded_with_nothing_lost(
+    tmp_path: Path,
+) -> None:
+    # Bulk for Sync B (~150 records), Collections for Sync A (~50): both paths under fire.
+    org = make_org(tmp_path / "org", sync={"bulk_threshold": 100})
+    try:
+        ids = _valid_ids(org)
+        before = org.live_records_per_external_id()
+        org.emu.set_knobs(
+            lock_error_rate=0.05,
+            wrapped_lock_error_rate=0.02,
+            http_503_rate=0.02,
+            expire_sessions_now=True,
+        )
+        result = run_sync(org.ws, "all", ids=ids)
+        assert result.status == "SUCCEEDED", result.counts
+        assert result.plan.queues["update"].mode == "bulk"
+        assert result.plan.queues["create"].mode == "collections"
+        rows = _audit(org, result.run_id)
+        assert sorted(str(r["rds_property_id"]) for r in rows) == ids  # each once
+        assert all(r["sync_status"] == "SUCCESS" for r in rows)
+        assert max(r["attempt"] for r in rows) > 1  # lock errors were resubmitted
+        assert {r["api"] for r in rows} == {"bulk2", "collections"}
+        org.emu.set_knobs(lock_error_rate=0.0, wrapped_lock_error_rate=0.0, http_503_rate=0.0)
+        after = org.live_records_per_external_id()
+        assert all(after[k] <= max(before[k], 1) for k in after)
+        assert plan(org.ws, "all").records_to_write == 0  # nothing lost
+    finally:
+        org.close()
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    org = make_org(tmp_path / "org", sync={"bulk_threshold": 20})
+    try:
+        before = org.live_records_per_external_id()
+        jobs_before = _ingest_jobs(org)
+        org.ws.close()  # the subprocess needs the DuckDB file to itself
+        # Jobs finish server-side but report InProgress for many polls: a wide window.
+        org.emu.set_knobs(inprogress_polls=1_000)
+        cli = str(Path(sys.executable).parent / "propsync")
+        proc = subprocess.Popen(
+            [cli, "--config", str(org.config_path), "sync", "all", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 60
+        while _ingest_jobs(org) <= jobs_before:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no Bulk API job started"
+            time.sleep(0.05)
+        time.sleep(0.3)  # the job is uploaded and being polled
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        org.emu.set_knobs(inprogress_polls=0)
+
+        ws = org.reopen()
+        rerun = run_sync(ws, "all")
+        state = open_state(ws)
+        killed = [r for r in state.runs(limit=5) if r["run_id"] != rerun.run_id]
+        assert killed[0]["status"] == "ABORTED" and "ended without finishing" in killed[0]["error"]
+        assert rerun.status == "PARTIAL"  # only the unsyncable records fail
+        assert rerun.totals()["failed"] == len(_unsyncable(org))
+        assert plan(ws, "all").records_to_write == 0
+        after = org.live_records_per_external_id()
+        assert all(after[k] <= max(before[k], 1) for k in after)
+        missing = set(before) | {str(i) for i in _valid_ids(org)}
+        assert all(after[k] >= 1 for k in missing if k not in _unsyncable(org))
+    finally:
+        org.close()
+
+
+def _ingest_jobs(org: Org) -> int:
+    con = org.emu.org.store.connection()
+    return int(con.execute("SELECT count(*) FROM jobs WHERE kind = 'ingest'").fetchone()[0])
+
+
+def test_a_spent_quota_stops_the_run_cleanly(tmp_path: Path) -> None:
+    org = make_org(tmp_path / "org", sync={"collection_size": 10})
+    try:
+        ids = _valid_ids(org)
+        used = org.emu.usage()["total"]
+        # Enough for the extract, describe, limits and a few writes; not for all.
+        org.emu.set_knobs(daily_api_limit=used + 8)
+        result = run_sync(org.ws, "all", ids=ids)
+        assert result.status == "ABORTED" and result.exit_code == 2
+        assert "quota" in (result.error or "")
+        rows = _audit(org, result.run_id)
+        assert 0 < len(rows) < len(ids)  # what was done is recorded
+        assert all(r["sync_status"] == "SUCCESS" for r in rows)
+        assert open_state(org.ws).run(result.run_id)["status"] == "ABORTED"
+        org.emu.set_knobs(daily_api_limit=1_000_000)
+        again = run_sync(org.ws, "all", ids=ids)
+        assert again.status == "SUCCEEDED"
+        assert again.totals()["sent"] == len(ids) - len(rows)  # picks up the rest
+    finally:
+        org.close()
