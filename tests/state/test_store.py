@@ -276,6 +276,7 @@ def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
             }
         else:
             assert store.mirror_to(engine) == {}
+        assert engine.rows("SELECT run_id, status FROM sync_runs_latest") == [(run_id, "RUNNING")]
         # What the monitoring views run (the plan's widget 4), straight on the engine:
         rows = engine.rows(
             "SELECT sync_operation, count(*) FILTER (WHERE sync_status = 'SUCCESS')"

@@ -225,6 +225,11 @@ class PostgresStateStore(StateStore):
                     counts[table] = engine.load_arrow(table, cur.fetch_record_batch())
         except adbc_driver_manager.Error as exc:
             raise StateError(f"mirroring the state: {scrub(str(exc), self._dsn)}") from None
+        # The same view the DuckDB store makes, so readers need not know the backend.
+        engine.execute(
+            "CREATE OR REPLACE VIEW sync_runs_latest AS SELECT * FROM sync_runs"
+            " QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY event_id DESC) = 1"
+        )
         return counts
 
     def close(self) -> None:
