@@ -1,10 +1,14 @@
 """The Salesforce layer: field contract, client, Bulk API 2.0, extraction, emulator.
 
-    from propsync.salesforce import connect, extract_product_property
+    from propsync.salesforce import extract_product_property
+    from propsync.salesforce.connect import connect
+
     with connect(workspace) as sf:
         stats = extract_product_property(sf, workspace.engine())
 
-Imports here stay light (no simple_salesforce, pyarrow or duckdb at import time).
+`connect` is imported from its module: once that module is imported, the name
+`propsync.salesforce.connect` means the module. Imports here stay light (no
+simple_salesforce, pyarrow or duckdb at import time).
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from propsync.salesforce.bulk2 import CLEAR, BulkResult
     from propsync.salesforce.client import ApiUsage, SalesforceClient
-    from propsync.salesforce.connect import connect
     from propsync.salesforce.errors import RecordResult, SFErrorItem
     from propsync.salesforce.extract import ExtractStats, extract_product_property
     from propsync.salesforce.load import LoadStats, load_starting_state
@@ -24,7 +27,6 @@ _EXPORTS = {
     "BulkResult": "bulk2",
     "ApiUsage": "client",
     "SalesforceClient": "client",
-    "connect": "connect",
     "RecordResult": "errors",
     "SFErrorItem": "errors",
     "ExtractStats": "extract",
@@ -42,7 +44,6 @@ __all__ = [
     "RecordResult",
     "SFErrorItem",
     "SalesforceClient",
-    "connect",
     "extract_product_property",
     "load_starting_state",
 ]
