@@ -91,7 +91,7 @@ def test_client_credentials(sf_emulator, tmp_path, monkeypatch):
         connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials")))
 
 
-@pytest.mark.filterwarnings("ignore:.*self-authorize:UserWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")  # simple-salesforce: unknown JWT user
 def test_jwt_bearer(sf_emulator, tmp_path, monkeypatch):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwt_dir = sf_emulator.data_dir / "jwt"
