@@ -100,8 +100,9 @@ class _Parts:
 
 def build_chunk(
     spec: ChunkSpec, *, first_id: int, seed: int, now: datetime, companies: int
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """(properties, property_features, salesforce records) of one chunk."""
+) -> tuple[pa.Table, pa.Table, pa.Table, dict[str, np.ndarray]]:
+    """(properties, property_features, salesforce records, facts) of one chunk. `facts`
+    are the per-property arrays the rows were made from (for `construction.count`)."""
     rng = np.random.default_rng([seed, spec.index, 7919])
     next_key = [spec.index * (1 << 24) + 1]
 
@@ -153,8 +154,10 @@ def build_chunk(
     ids = np.arange(first_id, first_id + total, dtype=np.int64)
     props, created = _properties(cols, ids, rng, now, companies)
     feats = _features(cols["own"], ids, created, rng, now)
-    recs = _records(cols, ids, props, created, rng, now, spec.index)
-    return props, feats, recs
+    recs, binned = _records(cols, ids, props, created, rng, now, spec.index)
+    cols["created"] = created
+    cols["binned_records"] = np.array([binned])
+    return props, feats, recs, cols
 
 
 def _add_groups(parts, rng, kind, size, count, gkeys, flags) -> None:
@@ -182,8 +185,10 @@ def _count_or_null(rng, n: int) -> np.ndarray:
     return np.where(rng.random(n) < 0.5, np.nan, 1.0)
 
 
-def _sfdc_forms(gkey: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
-    """(canonical 18-char ids, the raw form RDS stores) for keys >= 0."""
+def _sfdc_forms(gkey: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(canonical 18-char ids, the raw form RDS stores, the form) for keys >= 0. Forms:
+    0 canonical, 1 the 15-char id, 2 padded with whitespace, 3 lower-cased suffix (4 when
+    the suffix has no letter, so it stays canonical)."""
     codes15 = np.empty((len(gkey), 15), dtype=np.uint8)
     codes15[:, :9] = _SFDC_PREFIX
     codes15[:, 9:] = np_digits(np.maximum(gkey, 0), 6, _BASE36)
@@ -196,9 +201,10 @@ def _sfdc_forms(gkey: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     letters = (lowered[:, 15:] >= ord("A")) & (lowered[:, 15:] <= ord("Z"))
     lowered[:, 15:] += letters.astype(np.uint8) * 32
     raw[fmt == 3] = codes_to_strings(lowered)
+    fmt[np.flatnonzero(fmt == 3)[~letters.any(axis=1)]] = 4
     padded = canonical[fmt == 2]
     raw[fmt == 2] = np.char.add(np.char.add(" ", padded), " \t")
-    return canonical, raw
+    return canonical, raw, fmt
 
 
 def _ts(now_s: int, seconds: np.ndarray) -> pa.Array:
@@ -236,8 +242,9 @@ def _properties(cols, ids, rng, now: datetime, companies: int):
     city = rng.integers(0, len(_CITIES), n)
     no_place = rng.random(n) < 0.01
     gkey = cols["gkey"]
-    canonical, raw = _sfdc_forms(gkey, rng)
+    canonical, raw, fmt = _sfdc_forms(gkey, rng)
     cols["sfdc_canonical"] = canonical
+    cols["sfdc_form"] = np.where(gkey < 0, -1, fmt)
     deleted_at = now_s - rng.integers(_DAY, 100 * _DAY, n)
     table = pa.table(
         {
@@ -302,7 +309,9 @@ def _features(own, ids, created, rng, now: datetime) -> pa.Table:
     return pa.concat_tables(pieces)
 
 
-def _records(cols, ids, props: pa.Table, created, rng, now: datetime, index: int) -> pa.Table:
+def _records(
+    cols, ids, props: pa.Table, created, rng, now: datetime, index: int
+) -> tuple[pa.Table, int]:
     now_s = int(now.timestamp())
     live = np.flatnonzero(cols["has_rec"])
     # ~2% of live records also have an older copy in the recycle bin
@@ -335,11 +344,11 @@ def _records(cols, ids, props: pa.Table, created, rng, now: datetime, index: int
             "Active_Property_Count__c": pa.array(count, pa.float64(), mask=np.isnan(count)),
             "Is_Multi_Property__c": pa.array(np.zeros(k, bool)),
             "RDS_Created_At__c": props.column("created_at").take(take),
-            "sf_property_id__c": _str(cols["sfdc_canonical"][rows]),
+            "sf_property_id__c": _str(cols["sfdc_canonical"][rows], cols["gkey"][rows] < 0),
             "IsDeleted": pa.array(is_deleted),
             "CreatedDate": _ts(now_s, made),
             "LastModifiedDate": _ts(now_s, touched),
             "LastModifiedById": pa.array([LEGACY_SYNC_USER] * k, pa.string()),
         }
     )
-    return pa.table(data, schema=schema.SALESFORCE)
+    return pa.table(data, schema=schema.SALESFORCE), len(binned)

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from propsync.errors import UsageError
-from propsync.generate import compose, schema, special, truth
+from propsync.generate import compose, construction, schema, special, truth
 from propsync.generate.bulk import build_chunk
 from propsync.generate.writers import open_writer
 
@@ -56,6 +56,7 @@ def generate(
     out_dir: Path,
     now: datetime | None = None,
     chunk_size: int = CHUNK_SIZE,
+    truth_from: str = "auto",
     progress: Any = None,
 ) -> GroundTruth:
     """Write the scenario: RDS tables into `rds_target` (`duckdb:PATH` or a PostgreSQL
@@ -65,6 +66,10 @@ def generate(
     minus the few records of inactive properties), `now` (default: this hour, UTC)
     anchors every relative date. Deterministic in (scale, seed, now, chunk_size); streams
     `chunk_size` properties at a time. `progress(done, total)` is called per chunk.
+
+    The truth is counted from the rows in plain Python (`truth_from="rows"`, the default
+    up to 1M) or, for the bulk, from the arrays the rows were made of
+    (`"construction"`, the default above 1M; see `propsync.generate.construction`).
     """
     import time
 
@@ -95,7 +100,12 @@ def generate(
     # Counting the truth in plain Python is the slow part; with several chunks it runs in
     # worker processes while this one generates and writes the next chunk. At most two
     # chunks wait for a worker, so memory stays bounded.
-    pool = _pool(len(specs))
+    if truth_from not in ("auto", "rows", "construction"):
+        raise UsageError(f"truth_from must be auto, rows or construction, not {truth_from!r}")
+    by_construction = truth_from == "construction" or (
+        truth_from == "auto" and scale > construction.ROWS_LIMIT
+    )
+    pool = None if by_construction else _pool(len(specs))
     pending: deque[Future[dict[str, Any]]] = deque()
     try:
         writer.append("companies", pa.Table.from_pylist(companies, schema=schema.COMPANIES))
@@ -103,10 +113,14 @@ def generate(
             writer.append("companies", _companies(start, min(n_companies, start + chunk_size), now))
         first_id = FIRST_BULK_ID
         for spec in specs:
-            p, f, r = build_chunk(
+            p, f, r, facts = build_chunk(
                 spec, first_id=first_id, seed=seed, now=now, companies=n_companies
             )
             first_id += p.num_rows
+            if by_construction:
+                parts.append(construction.count(facts, p, now))
+                if spec.index == 0:
+                    parts.append(special_truth)
             if spec.index == 0:
                 p = pa.concat_tables([props, p])
                 f = pa.concat_tables([feats, f])
@@ -114,9 +128,9 @@ def generate(
             writer.append("properties", p)
             writer.append("property_features", f)
             sf_writer.write_table(r)
-            if pool is None:
+            if not by_construction and pool is None:
                 parts.append(truth.count(p, f, r, now))
-            else:
+            elif not by_construction and pool is not None:
                 pending.append(pool.submit(truth.count, *truth.needed_columns(p, f, r), now))
                 while len(pending) > 2:
                     parts.append(pending.popleft().result())
@@ -135,6 +149,7 @@ def generate(
         "seed": seed,
         "now": now.isoformat(),
         "chunk_size": chunk_size,
+        "truth_from": "construction" if by_construction else "rows",
         "companies": n_companies + len(companies),
     }
     counts.update(truth.merge(parts))
