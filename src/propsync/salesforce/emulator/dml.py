@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from propsync.salesforce.emulator.ids import canonical, mint
+from propsync.salesforce.emulator.ids import canonical, mint_many
 from propsync.salesforce.emulator.knobs import KnobBox, Knobs
 from propsync.salesforce.emulator.objects import AUDIT_FIELDS, SYSTEM_FIELDS, FieldDef, ObjectDef
 from propsync.salesforce.emulator.store import Store, quote
@@ -148,8 +148,15 @@ class CsvShape:
         if op == UPSERT and self.key_col is None:
             raise ValueError(f"InvalidBatch : Field name not found : {ext}")
         self.width = len(header)
-        self.pairs: list[tuple[int, FieldDef]] = [
-            (i, f) for i, f in enumerate(self.fields) if f is not None
+        self.plan: list[tuple[int, FieldDef, int, int]] = [
+            (
+                i,
+                f,
+                1 if f.type == "string" else 2 if f.type == "boolean" else 0,
+                f.length or 1 << 30,
+            )
+            for i, f in enumerate(self.fields)
+            if f is not None
         ]
 
     def item(self, row: list[str]) -> Item:
@@ -166,11 +173,28 @@ class CsvShape:
             item.key = row[self.key_col]
         values = item.values
         try:
-            for i, f in self.pairs:
-                values[f.name] = coerce_csv(f, row[i])
+            # Text and checkbox cells inline (most of a bulk load); the rest via coerce_csv.
+            for i, f, kind, limit in self.plan:
+                cell = row[i]
+                if not cell:
+                    values[f.name] = SKIP
+                elif cell == "#N/A":
+                    values[f.name] = None
+                elif kind == 1:
+                    if len(cell) > limit:
+                        coerce_csv(f, cell)  # raises STRING_TOO_LONG
+                    values[f.name] = cell
+                elif kind == 2:
+                    b = _BOOL.get(cell)
+                    values[f.name] = coerce_csv(f, cell) if b is None else b
+                else:
+                    values[f.name] = coerce_csv(f, cell)
         except RecordError as exc:
             item.error = exc
         return item
+
+
+_BOOL = {"true": 1, "false": 0, "TRUE": 1, "FALSE": 0, "1": 1, "0": 0}
 
 
 def execute(
@@ -496,7 +520,9 @@ def _insert(
     now: str,
 ) -> None:
     first = ctx.store.reserve_ids(con, obj.key_prefix, len(items))
+    ids = mint_many(obj.key_prefix, first, len(items))
     names = list(obj.fields)
+    index = {n: i for i, n in enumerate(names)}
     defaults = {
         "IsDeleted": 0,
         "CreatedDate": now,
@@ -505,19 +531,16 @@ def _insert(
         "LastModifiedById": ctx.user_id,
         "SystemModstamp": now,
     }
-    booleans = {n for n, f in obj.fields.items() if f.type == "boolean"}
+    base = [defaults.get(n, 0 if f.type == "boolean" else None) for n, f in obj.fields.items()]
+    id_at = index["Id"]
     rows = []
-    for n, (item, o) in enumerate(zip(items, outcomes, strict=True)):
-        rid = mint(obj.key_prefix, first + n)
-        vals = item.values
-        row = []
-        for name in names:
-            v = vals.get(name, SKIP)
-            if name == "Id":
-                v = rid
-            elif v is SKIP or v is None:
-                v = defaults.get(name, 0 if name in booleans else None)
-            row.append(v)
+    for rid, item, o in zip(ids, items, outcomes, strict=True):
+        row = base.copy()
+        row[id_at] = rid
+        for name, v in item.values.items():
+            # SKIP and None keep the default (null, or false for a checkbox).
+            if v is not SKIP and v is not None and name != "Id":
+                row[index[name]] = v
         rows.append(row)
         o.id, o.success, o.created = rid, True, True
     cols = ", ".join(quote(n) for n in names)

@@ -111,8 +111,8 @@ class Emulator:
             app, ssl_certfile=str(server_pem), log_level="warning", access_log=False,
             lifespan="off", timeout_keep_alive=30, limit_concurrency=None,
         )  # fmt: skip
-        server = uvicorn.Server(config)
-        server._emu_extras = (jobs, timer, sock)  # type: ignore[attr-defined]
+        server = _quick_stop_server(uvicorn)(config)
+        server._emu_extras = (jobs, timer, sock)
         jobs.start()
         timer.start()
         thread = None
@@ -257,6 +257,21 @@ class Emulator:
                 )
             )
         return str(private)
+
+
+def _quick_stop_server(uvicorn: Any) -> Any:
+    class QuickStopServer(uvicorn.Server):
+        """Aborts open connections at shutdown: a TLS close otherwise waits for each
+        idle keep-alive client's close_notify, which an idle client never sends."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            for conn in list(self.server_state.connections):
+                transport = getattr(conn, "transport", None)
+                if transport is not None:
+                    transport.abort()
+            await super().shutdown(sockets)
+
+    return QuickStopServer
 
 
 def read_connection(data_dir: Path | str) -> dict[str, Any]:
