@@ -226,7 +226,7 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
     console.print(summary)
     records = Table(title=f"records (first {limit})")
     for name in ("op", "status", "rds id", "salesforce id", "attempt", "error", "fields"):
-        records.add_column(name)
+        records.add_column(name, no_wrap=name in ("salesforce id", "rds id"))
     for r in report["records"][:limit]:
         records.add_row(
             str(r.get("sync_operation")),
@@ -235,7 +235,7 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
             str(r.get("salesforce_id") or ""),
             str(r.get("attempt")),
             " ".join(filter(None, [r.get("error_code"), r.get("error_message")])),
-            ", ".join(r.get("fields_written") or []),
+            _fields(r.get("fields_written") or []),
         )
     console.print(records)
 
@@ -256,6 +256,7 @@ def _print_plan(p: Any) -> None:
         "to send",
         "to write",
         "predicted failures",
+        "held back",
         "path",
         "api calls",
     ):
@@ -332,6 +333,10 @@ def _print_result(result: Any) -> None:
         f" {result.api_calls} API call(s)"
         + (f"\n[red]{result.error}[/red]" if result.error else "")
     )
+
+
+def _fields(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} fields"
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
