@@ -70,6 +70,12 @@ def _default_target(config: Any, root: Path) -> str:
     help="Anchor of relative dates, ISO 8601 with zone (default: this hour, UTC).",
 )
 @click.option("--json", "as_json", is_flag=True, help="The ground truth as one JSON document.")
+@click.option(
+    "--load-org/--no-load-org",
+    default=None,
+    help="Load the Salesforce starting state into the workspace's org through the API "
+    "(default: on when [salesforce] kind is emulator).",
+)
 @pass_ctx
 @error_handler
 def generate_cmd(
@@ -80,6 +86,7 @@ def generate_cmd(
     out: Path | None,
     now_text: str | None,
     as_json: bool,
+    load_org: bool | None,
 ) -> None:
     """Write synthetic RDS tables, the matching Salesforce starting state and the truth."""
     from propsync.generate import DEFAULT_SCALE, DEFAULT_SEED, generate
@@ -107,10 +114,18 @@ def generate_cmd(
         "out_dir": out or Path("generated"),
         "now": now,
     }
+    if load_org is None:
+        load_org = config is not None and config.salesforce.kind == "emulator"
+    if load_org and config is None:
+        raise UsageError("--load-org needs a workspace (propsync.toml) naming the org")
     if as_json or ctx.quiet:
         truth = generate(**kwargs)
+        loaded = _load_org(ctx, truth.salesforce_parquet) if load_org else None
         if as_json:
-            emit_json({"paths": truth.paths, "seconds": round(truth.seconds, 2), **truth.counts})
+            org = {"org_load": loaded} if loaded else {}
+            emit_json(
+                {"paths": truth.paths, "seconds": round(truth.seconds, 2), **org, **truth.counts}
+            )
         return
     from rich.progress import Progress
 
@@ -120,6 +135,29 @@ def generate_cmd(
             **kwargs, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
     _summary(truth)
+    if load_org:
+        with Progress(transient=True) as bar:
+            bar.add_task("loading the starting state into the org", total=None)
+            loaded = _load_org(ctx, truth.salesforce_parquet)
+        click.echo(
+            f"org: {loaded['inserted']:,} records inserted, {loaded['deleted']:,} deleted, "
+            f"{loaded['api_calls']} API calls, {loaded['seconds']:.1f} s"
+        )
+
+
+def _load_org(ctx: Context, parquet: Path) -> dict[str, Any]:
+    """Load the starting state into the workspace's org (starting the emulator if needed)."""
+    from propsync.salesforce.connect import connect
+    from propsync.salesforce.load import load_starting_state
+
+    with ctx.workspace() as ws, connect(ws) as client:
+        stats = load_starting_state(client, parquet)
+    return {
+        "inserted": stats.inserted,
+        "deleted": stats.deleted,
+        "api_calls": stats.api_calls,
+        "seconds": round(stats.seconds, 2),
+    }
 
 
 def _summary(truth: Any) -> None:
