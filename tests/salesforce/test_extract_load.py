@@ -4,6 +4,7 @@ The reference is the generator's own parquet file, compared field by field."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,10 +38,13 @@ def scenario(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(scenario, tmp_path_factory):
-    emu = Emulator.start(tmp_path_factory.mktemp("org"), workflow_enabled=False)
+    # The workflow is on and instant: the load must keep it off its own inserts, so the
+    # records without sf_property_id__c still have none when extracted.
+    emu = Emulator.start(tmp_path_factory.mktemp("org"), workflow_delay_s=0.0)
     client = make_client(emu)
     try:
         stats = load_starting_state(client, scenario)
+        time.sleep(0.2)
         yield client, stats
     finally:
         client.close()
@@ -136,17 +140,26 @@ def test_deleted_records_sharing_an_external_id_load_in_rounds(tmp_path):
     ]
     path = tmp_path / "state.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-    emu = Emulator.start(tmp_path / "org", workflow_enabled=False)
+    emu = Emulator.start(tmp_path / "org", workflow_delay_s=0.0)
     client = make_client(emu)
     try:
         stats = load_starting_state(client, path)
         assert (stats.inserted, stats.deleted, stats.failed) == (4, 2, [])
+        # after the load the workflow runs again for new records, as in the org
+        client.collections("insert", [{"Name": "New", "snappt_property_id__c": "79"}])
+        time.sleep(0.2)
+        filled = {
+            r["snappt_property_id__c"]: r["sf_property_id__c"]
+            for r in client.query_all("SELECT snappt_property_id__c, sf_property_id__c "
+                                      "FROM product_property__c WHERE IsDeleted = false")
+        }  # fmt: skip
+        assert filled["77"] is None and filled["78"] is None and filled["79"]
         got = sorted(
             (r["Name"], r["IsDeleted"])
             for r in client.query_all("SELECT Name, IsDeleted FROM product_property__c")
         )
-        assert got == [("Live one", False), ("Old copy", True), ("Older copy", True),
-                       ("Ünïcode", False)]  # fmt: skip
+        assert got == [("Live one", False), ("New", False), ("Old copy", True),
+                       ("Older copy", True), ("Ünïcode", False)]  # fmt: skip
     finally:
         client.close()
         emu.stop()

@@ -99,6 +99,8 @@ class SalesforceClient:
         self.poll_interval_s = poll_interval_s
         self._login = login
         self._on_close = on_close
+        # Sent with every request of our own layer (Bulk API, describe, collections).
+        self.extra_headers: dict[str, str] = {}
         self._describe: dict[str, Any] | None = None
         self._calls = 0
         self._used: int | None = None
@@ -157,6 +159,7 @@ class SalesforceClient:
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         h = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        h.update(self.extra_headers)
         if extra:
             h.update(extra)
         return h

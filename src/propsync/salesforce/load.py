@@ -11,12 +11,13 @@ external id with a deleted one, and this order is the only one in which both loa
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from propsync.errors import TerminalSalesforceError, UsageError
 from propsync.salesforce.errors import RecordResult
@@ -39,6 +40,7 @@ INSERT_COLUMNS = [f.name for f in FIELDS if f.name not in SYSTEM_FIELDS]
 # Creation"; they keep the starting state's history (who last touched each record).
 AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
 _SLICE_ROWS = 500_000
+_KNOBS_HEADER = "X-Emulator-Knobs"
 
 
 @dataclass
@@ -58,6 +60,7 @@ def load_starting_state(
     *,
     strict: bool = True,
     audit_fields: bool = True,
+    hold_workflow: bool = True,
 ) -> LoadStats:
     """Insert the records of `parquet_path` into the org and delete those marked
     IsDeleted. Refuses an org that already holds records of the object (a starting
@@ -65,9 +68,12 @@ def load_starting_state(
     LastModified* are set from the file where the org allows it (without the
     permission the first job is refused as a whole, and the load goes on without
     them). With `strict`, any record the org refuses raises a TerminalSalesforceError
-    naming the records, the codes and the fields."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    naming the records, the codes and the fields.
+
+    The file is the org *after* its workflow ran: a record without sf_property_id__c
+    must stay without one. `hold_workflow` asks the emulator not to run the workflow
+    on these inserts (header `X-Emulator-Knobs`); a real org ignores the header, so
+    deactivate the flow there for the duration of the load."""
     import pyarrow.dataset as ds
 
     path = Path(parquet_path)
@@ -88,6 +94,34 @@ def load_starting_state(
     missing = [c for c in [*INSERT_COLUMNS, "IsDeleted"] if c not in names]
     if missing:
         raise UsageError(f"{path}: the starting state lacks the columns {missing}")
+    held = client.extra_headers.get(_KNOBS_HEADER)
+    if hold_workflow:
+        client.extra_headers[_KNOBS_HEADER] = json.dumps({"workflow_enabled": False})
+    try:
+        stats = _load(client, dataset, names, audit_fields)
+    finally:
+        if held is None:
+            client.extra_headers.pop(_KNOBS_HEADER, None)
+        else:
+            client.extra_headers[_KNOBS_HEADER] = held
+    stats.api_calls = client.calls - calls0
+    stats.seconds = time.monotonic() - started
+    log.info(
+        "starting state: %d inserted, %d deleted, %d failed, %d API calls",
+        stats.inserted,
+        stats.deleted,
+        len(stats.failed),
+        stats.api_calls,
+    )
+    if strict and stats.failed:
+        raise TerminalSalesforceError(_describe_failures(stats.failed))
+    return stats
+
+
+def _load(client: SalesforceClient, dataset: Any, names: set[str], audit_fields: bool) -> LoadStats:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     deleted_filter = pc.field("IsDeleted") == pa.scalar(True)
     stats = LoadStats()
     columns = list(INSERT_COLUMNS)
@@ -110,18 +144,6 @@ def load_starting_state(
     live_filter = ~deleted_filter | pc.field("IsDeleted").is_null()
     for batch_table in _slices(dataset, live_filter, columns):
         _insert(client, batch_table, stats)
-
-    stats.api_calls = client.calls - calls0
-    stats.seconds = time.monotonic() - started
-    log.info(
-        "starting state: %d inserted, %d deleted, %d failed, %d API calls",
-        stats.inserted,
-        stats.deleted,
-        len(stats.failed),
-        stats.api_calls,
-    )
-    if strict and stats.failed:
-        raise TerminalSalesforceError(_describe_failures(stats.failed))
     return stats
 
 
