@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from propsync.salesforce.fields import FEATURE_FIELDS, SYNCED
 
-ROWS_LIMIT = 1_000_000
+ROWS_LIMIT = 250_000
 _DAY = 86_400
 
 

@@ -68,8 +68,8 @@ def generate(
     `chunk_size` properties at a time. `progress(done, total)` is called per chunk.
 
     The truth is counted from the rows in plain Python (`truth_from="rows"`, the default
-    up to 1M) or, for the bulk, from the arrays the rows were made of
-    (`"construction"`, the default above 1M; see `propsync.generate.construction`).
+    up to 250k) or, for the bulk, from the arrays the rows were made of
+    (`"construction"`, the default above that; see `propsync.generate.construction`).
     """
     import time
 

@@ -43,6 +43,9 @@ class DuckDBWriter:
             raise UsageError(f"cannot open DuckDB file {path}: {exc}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
+        # bounded memory: DuckDB would otherwise buffer up to most of the machine's RAM
+        self.con.execute("SET memory_limit = '1GB'")
+        self.con.execute("SET preserve_insertion_order = false")
         for name, table_schema in schema.RDS_TABLES.items():
             empty = table_schema.empty_table()
             self.con.register("_propsync_empty", empty)
