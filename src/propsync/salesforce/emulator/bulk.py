@@ -227,7 +227,10 @@ class Jobs:
                     raise JobError(400, "INVALIDJOB", "InvalidJob : No content uploaded for job")
                 private.knobs = knobs.as_dict()
                 private.polls_left = knobs.inprogress_polls
-                private.fail = knobs.fail_next_job or self.org.box.take_one_shot("fail_next_job")
+                # Take the server-wide one-shot first, so it is spent even when this
+                # request's knobs (which include it) already say fail.
+                fired = self.org.box.take_one_shot("fail_next_job")
+                private.fail = fired or knobs.fail_next_job
                 info["state"] = "UploadComplete"
                 info["systemModstamp"] = now_stamp()
                 self._save(info, private)

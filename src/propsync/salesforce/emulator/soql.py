@@ -13,9 +13,11 @@ silently different result.
                  | TODAY | YESTERDAY | TOMORROW | LAST_N_DAYS:n | NEXT_N_DAYS:n
     order     := field [ASC | DESC] [NULLS FIRST | NULLS LAST]
 
-Semantics follow Salesforce: text compares case-insensitively (ids exactly, 15-char
-ids widened to 18), `!= value` also matches null, booleans are never null, nulls
-sort first unless NULLS LAST, date literals are ranges in the org's time zone (UTC).
+Semantics follow Salesforce: logic is two-valued (a comparison with a null field
+is false, so `NOT City__c = 'X'` matches nulls), text compares case-insensitively
+(ids exactly, 15-char ids widened to 18), `!= value` also matches null, booleans
+are never null, nulls sort first unless NULLS LAST, date literals are ranges in the
+org's time zone (UTC).
 """
 
 from __future__ import annotations
@@ -117,6 +119,13 @@ class _Parser:
         self.objects = objects
         self.obj: ObjectDef | None = None
         self.params: list[Any] = []
+        self.negated = 0  # depth of NOT around the current comparison
+
+    def two_valued(self, sql: str) -> str:
+        """`sql` made false (not NULL) on a null field. Only needed under NOT: elsewhere
+        in a WHERE clause NULL and false select the same rows, and the bare form
+        lets SQLite use an index."""
+        return f"coalesce({sql}, 0)" if self.negated else sql
 
     # token helpers -----------------------------------------------------------------
     def peek(self, offset: int = 0) -> Tok | None:
@@ -239,7 +248,10 @@ class _Parser:
     def unary(self) -> str:
         if self.at_word("not"):
             self.take()
-            return f"(NOT {self.unary()})"
+            self.negated += 1
+            inner = self.unary()
+            self.negated -= 1
+            return f"(NOT {inner})"
         t = self.peek()
         if t is not None and t.text == "(":
             self.take()
@@ -280,7 +292,7 @@ class _Parser:
             if negate:
                 expr = f"({col} IS NULL OR {col} NOT IN ({marks}))" if nonnull else "1"
                 return f"({expr} AND {col} IS NOT NULL)" if has_null else expr
-            expr = f"{col} IN ({marks})" if nonnull else "0"
+            expr = self.two_valued(f"{col} IN ({marks})") if nonnull else "0"
             return f"({expr} OR {col} IS NULL)" if has_null else expr
         if self.at_word("like"):
             self.take()
@@ -288,14 +300,14 @@ class _Parser:
             if t.kind != "str" or not f.is_text:
                 raise SoqlError(f"LIKE needs a string field and a quoted pattern, got '{t.text}'")
             self.params.append(_unquote(t.text, keep_wildcard_escapes=True))
-            return f"{col} LIKE ? ESCAPE '\\'"
+            return self.two_valued(f"{col} LIKE ? ESCAPE '\\'")
         op_tok = self.take()
         if op_tok.kind != "op":
             raise SoqlError(f"unexpected token: '{op_tok.text}'")
         op = "!=" if op_tok.text == "<>" else op_tok.text
         value = self.value(f)
         if isinstance(value, _Range):
-            return value.sql(col, op, self.params)
+            return self.two_valued(value.sql(col, op, self.params))
         if value is None:
             if op == "=":
                 return f"{col} IS NULL"
@@ -305,7 +317,7 @@ class _Parser:
         self.params.append(value)
         if op == "!=":
             return f"({col} IS NULL OR {col} != ?)"
-        return f"{col} {op} ?"
+        return self.two_valued(f"{col} {op} ?")
 
     def value(self, f: FieldDef) -> Any:
         t = self.take()

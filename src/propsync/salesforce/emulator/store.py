@@ -3,9 +3,10 @@ usage, pending workflow events and Bulk API jobs.
 
 WAL mode lets requests read while a bulk job writes; all writes go through
 `Store.write()`, which serialises writers in-process so SQLite never reports
-"database is locked". The unique external id is enforced among records that are
-not in the recycle bin (a deleted record's value can be reused, as in
-Salesforce, where undeleting such a record then fails with DUPLICATE_VALUE).
+"database is locked" (and makes dml's uniqueness check race-free). The unique
+external id is enforced among records that are not in the recycle bin (a deleted
+record's value can be reused, as in Salesforce, where undeleting such a record
+then fails with DUPLICATE_VALUE).
 """
 
 from __future__ import annotations
@@ -87,13 +88,12 @@ class Store:
             cols.append(col)
         con.execute(f"CREATE TABLE IF NOT EXISTS {quote(obj.table)} ({', '.join(cols)})")
         for f in obj.fields.values():
+            # A plain index serves query and queryAll alike; uniqueness among records
+            # outside the recycle bin is checked by dml under the single writer.
             if f.external_id and f.name != "Id":
-                unique = "UNIQUE " if f.unique else ""
-                where = ' WHERE "IsDeleted" = 0' if f.unique else ""
                 con.execute(
-                    f"CREATE {unique}INDEX IF NOT EXISTS "
-                    f"{quote(obj.table + '_' + f.name.lower())} "
-                    f"ON {quote(obj.table)} ({quote(f.name)}){where}"
+                    f"CREATE INDEX IF NOT EXISTS {quote(obj.table + '_' + f.name.lower())} "
+                    f"ON {quote(obj.table)} ({quote(f.name)})"
                 )
 
     def reserve_ids(self, con: sqlite3.Connection, prefix: str, n: int, start: int = 1) -> int:
