@@ -113,6 +113,17 @@ def test_names_at_the_limit_nulls_and_non_ascii_survive(small: GroundTruth) -> N
     for column in ("short_id", "company_id", "address", "city", "state", "zip", "sfdc_id",
                    "updated_at", "deleted_at"):  # fmt: skip
         assert any(p[column] is None for p in props.values()), column
+    con = duckdb.connect(small.rds_target.removeprefix("duckdb:"), read_only=True)
+    nulls = con.sql(
+        "SELECT count(*) FILTER (WHERE enabled IS NULL), count(*) FILTER (WHERE updated_at IS NULL)"
+        " FROM property_features"
+    ).fetchall()[0]
+    company_nulls = con.sql(
+        "SELECT count(*) FILTER (WHERE name IS NULL), count(*) FILTER (WHERE updated_at IS NULL)"
+        " FROM companies"
+    ).fetchall()[0]
+    con.close()
+    assert nulls == (small["features_null_enabled"], 1) and min(company_nulls) >= 1
     records = pq.read_table(small.salesforce_parquet).to_pylist()
     assert any(r["Name"] == "Zoë's Café Üptown — 北京" for r in records)
     assert any(r["City__c"] is None and not r["IsDeleted"] for r in records)

@@ -89,8 +89,10 @@ class _Block:
         return p
 
     def feature(self, pid: int, feature: str, enabled: bool | None) -> None:
+        # the row with enabled NULL also has updated_at NULL (NULLs in every column)
+        changed = None if enabled is None else self.now - timedelta(days=1)
         self.features.append(
-            {"property_id": pid, "feature": feature, "enabled": enabled, "updated_at": self.now}
+            {"property_id": pid, "feature": feature, "enabled": enabled, "updated_at": changed}
         )
 
     def record(
