@@ -1,0 +1,175 @@
+"""Start, stop and restart: state survives in SQLite (records, tokens, pending
+workflow events, queued Bulk jobs), connection.json is private, the object
+definitions agree with the field contract, and `propsync emulator serve` runs
+as a real process until SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from propsync.models.sfid import checksum
+from propsync.salesforce.emulator import Emulator, read_connection
+from propsync.salesforce.emulator.ids import canonical, mint, mint_many
+from propsync.salesforce.emulator.objects import load_objects, parse_object
+from propsync.salesforce.fields import EXTERNAL_ID, FIELDS, OBJECT
+from tests.salesforce.emulator.conftest import Api, key
+
+PROPSYNC = str(Path(sys.executable).parent / "propsync")
+
+
+def test_object_definition_agrees_with_the_field_contract() -> None:
+    obj = load_objects()[OBJECT.lower()]
+    assert obj.key_prefix == "a0X"
+    for f in FIELDS:
+        d = obj.fields[f.name]
+        assert d.type == f.type, f.name
+        if f.type in ("string", "id", "reference"):
+            assert d.length == f.length, f.name
+        assert d.nillable == (not f.required and f.type not in ("boolean", "id")) or (
+            f.name in ("CreatedDate", "LastModifiedDate", "LastModifiedById", "IsDeleted")
+        ), f.name
+        if f.synced:
+            assert d.createable and d.updateable, f.name
+    assert [f.name for f in obj.fields.values() if f.unique] == [EXTERNAL_ID]
+    extra = set(obj.fields) - {f.name for f in FIELDS}
+    assert extra == {"CreatedById", "SystemModstamp"}
+
+
+def test_object_definitions_are_validated() -> None:
+    with pytest.raises(ValueError, match="system fields missing"):
+        parse_object({"name": "X__c", "keyPrefix": "a0Z", "fields": [{"name": "Id", "type": "id"}]})
+    fields = [{"name": n, "type": "string"} for n in load_objects()["property__c"].fields]
+    with pytest.raises(ValueError, match="keyPrefix must be 3 characters"):
+        parse_object({"name": "X__c", "keyPrefix": "a0", "fields": fields})
+    with pytest.raises(ValueError, match="lacks 'keyPrefix'"):
+        parse_object({"name": "X__c", "fields": fields}, "x.json")
+
+
+def test_an_object_added_as_data(tmp_path: Path) -> None:
+    base = json.loads(
+        (
+            Path(__file__).parents[3] / "src/propsync/salesforce/emulator/objects/Property__c.json"
+        ).read_text()
+    )
+    base.update(name="Lease__c", keyPrefix="a0L", label="Lease")
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / "Lease__c.json").write_text(json.dumps(base))
+    with Emulator.start(tmp_path, workflow_enabled=False) as emu:
+        rid = Api(emu).create("Lease__c", Name="A lease")
+        assert rid.startswith("a0L") and rid[15:] == checksum(rid[:15])
+
+
+def test_ids() -> None:
+    assert mint_many("a0X", 1, 4000) == [mint("a0X", n) for n in range(1, 4001)]
+    assert mint_many("a01", 62**7, 3) == [mint("a01", 62**7 + n) for n in range(3)]
+    rid = mint("a01", 123456789)
+    assert len(rid) == 18 and rid[15:] == checksum(rid[:15])
+    assert canonical(rid[:15]) == rid and canonical(rid[:15] + rid[15:].lower()) == rid
+    wrong = "AAA" if rid[15:] != "AAA" else "BBB"
+    assert canonical(rid[:15] + wrong) is None
+    assert canonical("short") is None and canonical(rid + "x") is None
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    emu = Emulator.start(tmp_path, workflow_delay_s=0.4)
+    api = Api(emu)
+    k = key()
+    rid = api.create(Name="Persistent", **{EXTERNAL_ID: k})
+    token = emu.access_token
+    used = emu.usage()["total"]
+    # a job uploaded but not yet processed when the server goes down
+    job = api.req("POST", "/jobs/ingest", json={"object": OBJECT, "operation": "insert"}).json()
+    api.req("PUT", f"/jobs/ingest/{job['id']}/batches", data=f"Name,{EXTERNAL_ID}\nQ,{key()}\n",
+            headers={"Content-Type": "text/csv"})  # fmt: skip
+    emu.stop()
+    con = sqlite3.connect(tmp_path / "org.sqlite")
+    info = json.loads(con.execute("SELECT info FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0])
+    info["state"] = "UploadComplete"  # closed, then the server died before processing it
+    con.execute("UPDATE jobs SET info = ? WHERE id = ?", (json.dumps(info), job["id"]))
+    con.commit()
+    con.close()
+    time.sleep(0.5)  # the workflow event falls due while the server is down
+
+    emu2 = Emulator.start(tmp_path, workflow_delay_s=0.4)
+    try:
+        api2 = Api(emu2, token)  # tokens survive too
+        rec = api2.get(rid)
+        assert rec["Name"] == "Persistent"
+        assert rec["sf_property_id__c"] is not None  # applied lazily before serving
+        assert rec["LastModifiedById"] == emu2.workflow_user_id
+        assert api2.wait_job("ingest", job["id"])["state"] == "JobComplete"
+        assert emu2.usage()["total"] > used
+        assert emu2.client_id == emu.client_id and emu2.client_secret == emu.client_secret
+        # new ids continue after the old ones
+        rid2 = api2.create(Name="Next", **{EXTERNAL_ID: key()})
+        assert rid2 > rid
+    finally:
+        emu2.stop()
+
+
+def test_connection_file(tmp_path: Path) -> None:
+    t = time.perf_counter()
+    with Emulator.start(tmp_path) as emu:
+        started = time.perf_counter() - t
+        path = tmp_path / "connection.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "org.sqlite").stat().st_mode) == 0o600
+        doc = read_connection(tmp_path)
+        assert doc["instance_url"] == emu.instance_url and doc["pid"] == os.getpid()
+        assert doc["ca_file"] == emu.ca_file and doc["client_id"] == emu.client_id
+        assert "access_token" not in doc
+    assert not path.exists()  # removed at stop
+    assert started < 5  # typically ~0.2 s; generous for a loaded CI machine
+
+
+def test_cli_serve_until_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "org"
+    proc = subprocess.Popen(
+        [PROPSYNC, "emulator", "serve", "--data", str(data), "--json",
+         "--latency-ms", "1", "--knobs", '{"lock_error_rate": 0.0}'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        assert proc.stdout is not None
+        while True:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "no output"
+            lines.append(line)
+            if line.startswith("}"):
+                break
+        doc = json.loads("".join(lines))
+        assert doc["instance_url"].startswith("https://127.0.0.1:")
+        import requests
+
+        s = requests.Session()
+        s.verify = doc["ca_file"]
+        s.trust_env = False
+        r = s.get(f"{doc['instance_url']}/services/data/v59.0/limits/",
+                  headers={"Authorization": f"Bearer {doc['access_token']}"})  # fmt: skip
+        assert r.status_code == 200
+        assert read_connection(data)["pid"] == proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=20)
+    assert rc == 0
+    assert not (data / "connection.json").exists()
+
+
+def test_cli_rejects_bad_knobs(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [PROPSYNC, "emulator", "serve", "--data", str(tmp_path),
+         "--knobs", '{"nope": 1}'],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 64 and "unknown emulator knob" in r.stderr
