@@ -241,7 +241,9 @@ def ingest(
     result = BulkResult(operation=op)
     jobs: list[_Job] = []
     seen: set[str] = set()
-    chunk: list[bytes] = []
+    # One growing buffer per job: a list of blocks joined at upload would hold the
+    # job's CSV (up to ~100 MB) twice.
+    chunk = bytearray(header)
     chunk_keys: list[str] = []
     size = len(header)
     for data, keys in _blocks(records, columns, key):
@@ -249,14 +251,15 @@ def ingest(
             if k in seen:
                 raise UsageError(f"{key} {k!r} appears twice; results could not be matched")
             seen.add(k)
-        if chunk and size + len(data) > max_job_bytes:
-            jobs.append(_submit(client, op, ext, header, chunk, chunk_keys))
-            chunk, chunk_keys, size = [], [], len(header)
-        chunk.append(data)
+        if chunk_keys and size + len(data) > max_job_bytes:
+            jobs.append(_submit(client, op, ext, chunk, chunk_keys))
+            chunk, chunk_keys, size = bytearray(header), [], len(header)
+        chunk += data
         chunk_keys.extend(keys)
         size += len(data)
     if chunk_keys:
-        jobs.append(_submit(client, op, ext, header, chunk, chunk_keys))
+        jobs.append(_submit(client, op, ext, chunk, chunk_keys))
+    del chunk
     del seen
     for job in jobs:
         result.jobs.append(job.id)
@@ -270,8 +273,7 @@ def _submit(
     client: SalesforceClient,
     op: str,
     ext: str | None,
-    header: bytes,
-    chunk: list[bytes],
+    data: bytearray,
     keys: list[str],
 ) -> _Job:
     """Create a job, upload its CSV, close it. A failed upload aborts the job and the
@@ -285,7 +287,6 @@ def _submit(
     }
     if op == "upsert":
         body["externalIdFieldName"] = ext
-    data = header + b"".join(chunk)
     attempt = 0
     while True:
         attempt += 1
