@@ -207,7 +207,8 @@ def _sfdc_forms(gkey: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return canonical, raw, fmt
 
 
-def _ts(now_s: int, seconds: np.ndarray) -> pa.Array:
+def _ts(seconds: np.ndarray) -> pa.Array:
+    """Whole seconds since the epoch -> a UTC timestamp array."""
     return pa.array(seconds.astype("datetime64[s]").astype("datetime64[us]"), type=schema.TS)
 
 
@@ -270,7 +271,7 @@ def _properties(cols, ids, rng, now: datetime, companies: int):
             ),
             "status": _str(STATUSES[cols["status"]]),
             "sfdc_id": _str(raw, gkey < 0),
-            "created_at": _ts(now_s, created),
+            "created_at": _ts(created),
             "updated_at": pa.array(
                 updated.astype("datetime64[s]").astype("datetime64[us]"),
                 type=schema.TS,
@@ -301,7 +302,7 @@ def _features(own, ids, created, rng, now: datetime) -> pa.Table:
                     "property_id": pa.array(ids[mask]),
                     "feature": pa.array([feature] * k, pa.string()),
                     "enabled": pa.array(own[mask, f]),
-                    "updated_at": _ts(now_s, changed),
+                    "updated_at": _ts(changed),
                 },
                 schema=schema.PROPERTY_FEATURES,
             )
@@ -346,8 +347,8 @@ def _records(
             "RDS_Created_At__c": props.column("created_at").take(take),
             "sf_property_id__c": _str(cols["sfdc_canonical"][rows], cols["gkey"][rows] < 0),
             "IsDeleted": pa.array(is_deleted),
-            "CreatedDate": _ts(now_s, made),
-            "LastModifiedDate": _ts(now_s, touched),
+            "CreatedDate": _ts(made),
+            "LastModifiedDate": _ts(touched),
             "LastModifiedById": pa.array([LEGACY_SYNC_USER] * k, pa.string()),
         }
     )
