@@ -114,6 +114,7 @@ def test_r3_primary_with_null_created_at_sorts_last(scenario: Scenario) -> None:
     scenario.prop(8, sfdc_id=PK18)
     scenario.build()
     scenario.engine.execute("UPDATE properties SET created_at = NULL WHERE id = 7")
+    models.build(scenario.engine)  # the RDS-side models are tables on DuckDB
     assert (
         scenario.one("SELECT primary_rds_property_id FROM properties_aggregated_by_sfdc_id")[
             "primary_rds_property_id"
@@ -326,6 +327,7 @@ def test_nulls_everywhere_do_not_break_the_views(scenario: Scenario) -> None:
     scenario.engine.execute("UPDATE properties SET name = NULL, city = NULL")
     scenario.engine.execute("INSERT INTO property_features VALUES (2, 'bank_linking', NULL, NULL)")
     scenario.engine.execute("INSERT INTO property_features VALUES (NULL, NULL, NULL, NULL)")
+    models.build(scenario.engine)
     row = scenario.one("SELECT * FROM properties_to_update")
     assert row["bank_linking_enabled"] is False  # NULL enabled means off
     assert row["idv_enabled_changed"] is True and row["name_changed"] is False

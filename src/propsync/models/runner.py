@@ -28,13 +28,22 @@ STATE_TABLES = ("property_sync_audit_log", "sync_queue_measurements")
 DIALECTS = ("duckdb", "spark", "databricks")
 
 
+# A model whose file carries this line is created as a table on DuckDB (see `build`).
+MATERIALIZED_MARK = "-- materialized: table"
+
+
 @dataclass(frozen=True)
 class Model:
-    """One view: its name, its DuckDB SQL, and the tables and views it reads."""
+    """One view: its name, its DuckDB SQL, and the tables and views it reads.
+
+    `materialized` models read only the RDS extract and are expensive (sfdc_id
+    normalisation, grouping); on DuckDB `build` stores them as tables.
+    """
 
     name: str
     sql: str
     reads: frozenset[str]
+    materialized: bool = False
 
 
 def _read_dir(folder: str) -> dict[str, str]:
@@ -60,7 +69,10 @@ def _tables_read(sql: str) -> frozenset[str]:
 @functools.cache
 def models() -> dict[str, Model]:
     """Every model, keyed by view name, in dependency order."""
-    found = {name: Model(name, sql, _tables_read(sql)) for name, sql in _read_dir("sql").items()}
+    found = {
+        name: Model(name, sql, _tables_read(sql), MATERIALIZED_MARK in sql)
+        for name, sql in _read_dir("sql").items()
+    }
     graph = {name: {d for d in m.reads if d in found} for name, m in found.items()}
     order = graphlib.TopologicalSorter(graph).static_order()
     return {name: found[name] for name in order}
@@ -109,13 +121,21 @@ def sql_for(view: str, dialect: str = "duckdb") -> str:
     return dict(_compiled(dialect))[view]
 
 
-def build(engine: Engine, *, strict: bool = True) -> list[str]:
+def build(engine: Engine, *, strict: bool = True, materialize: bool | None = None) -> list[str]:
     """Create or replace every view in dependency order; return the names built.
 
     With `strict` (the default) a missing input table raises EngineError naming it and
     the views that need it. With `strict=False` views whose inputs are missing are
     skipped (see `missing_inputs`), so the core views build before the state store exists.
+
+    `materialize` (default: on for DuckDB) stores the RDS-side models marked
+    `-- materialized: table` (rds_properties_enriched, properties_aggregated_by_sfdc_id,
+    property_expected_values) as tables, so every query does not redo the sfdc_id
+    normalisation. They reflect the RDS tables as of this call: call `build` again after
+    every RDS extraction. Everything reading Salesforce or the state store stays a view.
     """
+    if materialize is None:
+        materialize = engine.dialect == "duckdb"
     missing = missing_inputs(engine)
     if missing and strict:
         tables = sorted({t for lacking in missing.values() for t in lacking})
@@ -128,9 +148,32 @@ def build(engine: Engine, *, strict: bool = True) -> list[str]:
         if name in missing:
             log.warning("skipping view %s: missing %s", name, ", ".join(missing[name]))
             continue
-        engine.execute(sql_for(name, engine.dialect))
+        model = models()[name]
+        if materialize and model.materialized:
+            _create_table(engine, model)
+        else:
+            _drop_if(engine, name, "TABLE")
+            engine.execute(sql_for(name, engine.dialect))
         built.append(name)
     return built
+
+
+def _drop_if(engine: Engine, name: str, kind: str) -> None:
+    """Drop `name` if it exists as a `kind` (TABLE or VIEW), so the other kind can replace it."""
+    found = engine.rows(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+    )
+    if any(kind in str(row[0]).upper() for row in found):
+        engine.execute(f"DROP {kind} IF EXISTS {name}")
+
+
+def _create_table(engine: Engine, model: Model) -> None:
+    marker = f"CREATE OR REPLACE VIEW {model.name} AS\n"
+    if marker not in model.sql:
+        raise EngineError(f"model {model.name}: expected a line {marker.strip()!r}")
+    body = model.sql.split(marker, 1)[1]
+    _drop_if(engine, model.name, "VIEW")
+    engine.execute(f"CREATE OR REPLACE TABLE {model.name} AS\n{body}")
 
 
 def show(engine: Engine, view: str, limit: int | None = 20) -> list[dict[str, Any]]:

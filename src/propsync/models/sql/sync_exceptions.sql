@@ -37,7 +37,7 @@ SELECT
       THEN 'record ' || m.id || ': snappt_property_id__c ''' || m.snappt_property_id_c
         || ''' names no RDS property'
     WHEN m.match_status = 'SF_DUPLICATE' AND m.matched_exactly
-      THEN 'record ' || m.id || ': ' || CAST(m.live_records_for_external_id AS VARCHAR)
+      THEN 'record ' || m.id || ': ' || CAST(m.live_records_for_property AS VARCHAR)
         || ' live records share snappt_property_id__c ''' || m.snappt_property_id_c || ''''
     WHEN m.match_status = 'SF_DUPLICATE'
       THEN 'record ' || m.id || ': snappt_property_id__c ''' || m.snappt_property_id_c

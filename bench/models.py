@@ -1,0 +1,190 @@
+"""Benchmark the SQL models on DuckDB at 1M and 10M properties, and the PostgreSQL
+extraction of about 1M properties into the engine.
+
+    .venv/bin/python bench/models.py                  # 1M and 10M, plus PostgreSQL 1M
+    .venv/bin/python bench/models.py --scales 1000000 --no-postgres
+
+For each scale: generate the scenario into a DuckDB source file (not timed), then in a
+fresh child process (so its peak RSS is its own): copy the RDS tables and the org's
+starting state into the engine ("load"), create the views ("build"), and materialise the
+two write queues plus the dashboard counts ("queues", what a sync or a health check
+pays). Prints a markdown table. Target: build + queues at 10M under 20 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate(scale: int, folder: Path, target: str | None = None) -> dict[str, Any]:
+    from propsync.generate.core import generate as gen
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    started = time.perf_counter()
+    truth = gen(
+        scale=scale,
+        rds_target=target or f"duckdb:{folder / 'rds.duckdb'}",
+        out_dir=folder / "generated",
+    )
+    return {"seconds": time.perf_counter() - started, "properties": truth["properties_total"]}
+
+
+def measure_models(folder: Path, threads: int, memory_limit: str) -> dict[str, Any]:
+    """Child process: load, build, materialise; returns timings and peak RSS."""
+    from propsync import models
+    from propsync.engines.duckdb import DuckDBEngine
+    from propsync.generate.sfstate import load_salesforce_state_into_engine
+    from propsync.sources.embedded import extract_duckdb
+
+    out: dict[str, Any] = {}
+    engine = DuckDBEngine(folder / "propsync.duckdb", threads=threads, memory_limit=memory_limit)
+    t = time.perf_counter()
+    extract_duckdb(folder / "rds.duckdb", engine)
+    load_salesforce_state_into_engine(
+        engine, folder / "generated" / "salesforce_product_property.parquet"
+    )
+    out["load_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    built = models.build(engine, strict=False)
+    out["build_s"] = time.perf_counter() - t
+    out["views"] = len(built)
+    t = time.perf_counter()
+    engine.execute("CREATE OR REPLACE TABLE bench_create AS SELECT * FROM properties_to_create")
+    engine.execute("CREATE OR REPLACE TABLE bench_update AS SELECT * FROM properties_to_update")
+    out["queues_s"] = time.perf_counter() - t
+    out["create_queue"] = engine.scalar("SELECT COUNT(*) FROM bench_create")
+    out["update_queue"] = engine.scalar("SELECT COUNT(*) FROM bench_update")
+    out["updates_pending"] = engine.scalar(
+        "SELECT COUNT(*) FROM bench_update WHERE has_changes_since_last_sync"
+    )
+    t = time.perf_counter()
+    for view in ("feature_sync_accuracy", "properties_missing_from_sf", "multi_property_stats"):
+        engine.rows(f"SELECT * FROM {view}")
+    out["dashboard_s"] = time.perf_counter() - t
+    out["properties"] = engine.scalar("SELECT COUNT(*) FROM properties")
+    engine.close()
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def measure_postgres(scale: int, work: Path) -> dict[str, Any]:
+    import uuid
+
+    import psycopg
+
+    from propsync.engines.duckdb import DuckDBEngine
+    from propsync.sources.postgres import extract_tables
+
+    name = f"propsync_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        gen = generate(scale, work, target=dsn)
+        engine = DuckDBEngine(work / "pg_engine.duckdb", threads=2)
+        t = time.perf_counter()
+        stats = extract_tables(dsn, engine)
+        seconds = time.perf_counter() - t
+        rows = {n: s.rows_read for n, s in stats.tables.items()}
+        engine.close()
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    total = sum(int(v) for v in rows.values() if v is not None)
+    return {
+        "generate_s": gen["seconds"],
+        "extract_s": seconds,
+        "rows": rows,
+        "rows_per_s": total / seconds if seconds else None,
+        "properties": gen["properties"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1000000,10000000")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/propsync-bench-models"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="8GB")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--postgres-scale", type=int, default=1_000_000)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure_models(args.child, args.threads, args.memory_limit)))
+        return
+
+    rows = []
+    for scale in (int(s) for s in args.scales.split(",")):
+        folder = args.work / f"scale-{scale}"
+        gen = generate(scale, folder)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(folder),
+                "--threads",
+                str(args.threads),
+                "--memory-limit",
+                args.memory_limit,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result["scale"] = scale
+        result["generate_s"] = gen["seconds"]
+        rows.append(result)
+        print(f"scale {scale}: {result}", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"machine: {platform.machine()}, python {platform.python_version()}")
+    print()
+    print(
+        "| scale | properties | load s | build s | queues s | dashboard s | build+queues s |"
+        " create queue | update queue | pending | peak RSS MB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['scale']:,} | {r['properties']:,} | {r['load_s']:.2f} | {r['build_s']:.2f} |"
+            f" {r['queues_s']:.2f} | {r['dashboard_s']:.2f} |"
+            f" {r['build_s'] + r['queues_s']:.2f} | {r['create_queue']:,} |"
+            f" {r['update_queue']:,} | {r['updates_pending']:,} | {r['peak_rss_mb']:.0f} |"
+        )
+    if not args.no_postgres:
+        pg = measure_postgres(args.postgres_scale, args.work / "postgres")
+        shutil.rmtree(args.work / "postgres", ignore_errors=True)
+        print()
+        print("| PostgreSQL extraction | properties | rows (all tables) | seconds | rows/s |")
+        print("|---|---:|---:|---:|---:|")
+        total = sum(int(v) for v in pg["rows"].values() if v is not None)
+        print(
+            f"| ADBC bulk into DuckDB | {pg['properties']:,} | {total:,} |"
+            f" {pg['extract_s']:.2f} | {pg['rows_per_s']:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
