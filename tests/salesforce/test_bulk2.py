@@ -159,3 +159,18 @@ def test_bulk_query_pages_by_locator(sf_client, ids):
     assert sorted(table.column("snappt_property_id__c").to_pylist()) == keys
     assert set(table.column("City__c").to_pylist()) == {"Zürich"}
     assert table.column("State__c").null_count == 1_200
+
+
+def test_a_token_expiring_while_a_job_runs_is_refreshed(sf_emulator, ids):
+    sf_emulator.set_knobs(token_ttl_s=0.6, inprogress_polls=3)
+    client = make_client(sf_emulator, poll_interval_s=0.15)
+    try:
+        first_token = client._token
+        keys = ids(50)
+        result = client.bulk_ingest("upsert", records(keys), columns=COLUMNS[:2])
+        assert result.succeeded == 50
+        assert client._token != first_token  # refreshed between create and results
+        assert len(result.jobs) == 1  # the same job, never restarted
+    finally:
+        client.close()
+        sf_emulator.set_knobs(token_ttl_s=7200.0, inprogress_polls=0)
