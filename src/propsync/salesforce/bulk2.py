@@ -303,9 +303,11 @@ def _submit(
             )
         except SalesforceError as exc:
             _abort(client, job_id)
-            if attempt >= client.max_request_attempts or not isinstance(
-                exc, TransientSalesforceError
-            ):
+            # A lost connection mid-upload (status None) leaves the job's data unknown;
+            # the aborted job never runs, so a fresh job is safe where a second PUT
+            # on the same job is not.
+            redo = isinstance(exc, TransientSalesforceError) or exc.status is None
+            if attempt >= client.max_request_attempts or not redo:
                 raise
             log.warning("upload of job %s failed (%s); retrying on a new job", job_id, exc)
             continue
