@@ -105,6 +105,11 @@ class SyncScenario:
             f"UPDATE salesforce_product_property AS sp SET {sets}"
             " FROM properties_to_update AS u WHERE u.id = sp.id"
         )
+        self.rebuild()
+
+    def rebuild(self) -> list[str]:
+        """Build the views again after changing rows (some models are materialised)."""
+        return models.build(self.engine)
 
 
 @pytest.fixture

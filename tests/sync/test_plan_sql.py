@@ -71,6 +71,7 @@ def test_update_sends_only_changed_fields_and_clears_with_clear(scenario: Scenar
     )
     # RDS lost the city of 11: Salesforce must be told to empty it, not to leave it.
     scenario.engine.execute("UPDATE properties SET city = NULL WHERE id = 11")
+    scenario.rebuild()
     plan = queue_plan(scenario.engine, "update", RULES, CFG)
     assert plan.records == 2 and plan.matched == 3
     assert plan.change_share == pytest.approx(2 / 3)
@@ -178,4 +179,5 @@ def test_a_record_rejected_for_the_same_values_is_held_back(scenario: Scenario) 
     assert queue_plan(scenario.engine, "create", RULES, CFG, retry_failed=True).records == 2
     # New values (RDS fixed the name, still too long): worth sending again.
     scenario.engine.execute("UPDATE properties SET name = ? WHERE id = 40", ["w" * 81])
+    scenario.rebuild()
     assert queue_plan(scenario.engine, "create", RULES, CFG).held_back == 0

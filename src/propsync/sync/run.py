@@ -68,6 +68,7 @@ class RunResult:
     api_calls: int
     duration_s: float
     error: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # refresh / plan / write seconds
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +87,7 @@ class RunResult:
             "exit_code": self.exit_code,
             "api_calls": self.api_calls,
             "duration_s": round(self.duration_s, 3),
+            "phases_s": {k: round(v, 3) for k, v in self.phases.items()},
             "error": self.error,
             "totals": self.totals(),
             "counts": {q: asdict(c) for q, c in self.counts.items()},
@@ -190,10 +192,15 @@ def _inferred_user(ws: Workspace) -> str | None:
 
 
 def _quota(client: Any) -> dict[str, int | None]:
-    limits = client.limits()
-    daily = limits.get("DailyApiRequests", {}) if isinstance(limits, dict) else {}
-    used_max = daily.get("Max")
-    remaining = daily.get("Remaining")
+    """The day's API quota: from the `Sforce-Limit-Info` header of the calls already
+    made (free), else from `/limits/` (one call)."""
+    usage = client.api_usage
+    if usage.limit is not None and usage.used is not None:
+        used_max, remaining = usage.limit, usage.remaining
+    else:
+        limits = client.limits()
+        daily = limits.get("DailyApiRequests", {}) if isinstance(limits, dict) else {}
+        used_max, remaining = daily.get("Max"), daily.get("Remaining")
     return {
         "daily_max": used_max,
         "remaining": remaining,
@@ -230,10 +237,12 @@ def compute_plan(
     restrict: Restriction | None = None,
     *,
     retry_failed: bool = False,
+    describe: dict[str, Any] | None = None,
 ) -> SyncPlan:
-    """The plan from the tables as they are now in the engine (no refresh)."""
+    """The plan from the tables as they are now in the engine (no refresh). `describe`
+    is the object's describe when the caller already has it."""
     engine = ws.engine()
-    rules = rules_from_describe(client.describe())
+    rules = rules_from_describe(describe if describe is not None else client.describe())
     if restrict is not None:
         restrict.install(engine)
     queues: dict[Queue, QueuePlan] = {}
@@ -271,10 +280,22 @@ def plan(
 ) -> SyncPlan:
     """The dry run: what `run_sync` would write now, field by field, and its cost."""
     restrict = restriction(ws, pilot, ids)
-    with _client(ws, client) as sf:
+    with _client(ws, client) as sf, _prefetch(sf.describe) as describe:
         if refresh_inputs:
             refresh(ws, sf, progress)
-        return compute_plan(ws, sf, which, restrict, retry_failed=retry_failed)
+        return compute_plan(
+            ws, sf, which, restrict, retry_failed=retry_failed, describe=describe.result()
+        )
+
+
+@contextlib.contextmanager
+def _prefetch(fn: Callable[[], Any]) -> Iterator[Any]:
+    """Run `fn` in a thread while the caller works (the describe call overlaps the
+    extraction instead of adding a round trip); yields its Future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(fn)
 
 
 @contextlib.contextmanager
@@ -356,6 +377,7 @@ def run_sync(
     counts: dict[str, QueueCounts] = {q: QueueCounts() for q in queues}
     status, error = "FAILED", None
     the_plan: SyncPlan | None = None
+    phases: dict[str, float] = {}
     client_used = client
     try:
         with contextlib.ExitStack() as stack:
@@ -364,20 +386,34 @@ def run_sync(
             stack.enter_context(run_logging(run_id))
             client_used = stack.enter_context(_client(ws, client))
             calls_before = _api_calls(client_used)
+            describe = stack.enter_context(_prefetch(client_used.describe))
             log.info("sync %s started (dry run: %s)", which, dry_run)
+            mark = time.monotonic()
             if refresh_inputs:
                 refresh(ws, client_used, progress)
-            the_plan = compute_plan(ws, client_used, which, restrict, retry_failed=retry_failed)
+                phases["refresh"] = time.monotonic() - mark
+                mark = time.monotonic()
+            the_plan = compute_plan(
+                ws,
+                client_used,
+                which,
+                restrict,
+                retry_failed=retry_failed,
+                describe=describe.result(),
+            )
             for queue in queues:
                 counts[queue].planned = the_plan.queues[queue].records
             _record_queues(ws, state, the_plan, run_id)
             guardrail(the_plan, ws.config.sync.max_change_share, force)
+            phases["plan"] = time.monotonic() - mark
+            mark = time.monotonic()
             if not dry_run:
                 writer = Writer(client_used, ws.config.sync)
                 for queue in queues:
                     _write_queue(
                         ws, state, writer, the_plan.queues[queue], run_id, counts, progress
                     )
+                phases["write"] = time.monotonic() - mark
             status = _status(counts)
             log.info("sync %s finished: %s", which, status)
     except QuotaExhausted as exc:
@@ -405,6 +441,7 @@ def run_sync(
         api_calls=api_calls,
         duration_s=time.monotonic() - started,
         error=error,
+        phases=phases,
     )
 
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("propsync.sync")
 
 MAX_BACKOFF_S = 30.0
+# Concurrent sObject Collections requests. Salesforce allows far more; a few already
+# hide the round-trip time, and keep row-lock contention between requests low.
+COLLECTION_WORKERS = 4
 
 
 class WriteClient(Protocol):
@@ -66,6 +69,9 @@ class Outcome:
     job_id: str | None = None  # the Bulk API job(s) of the final attempt
 
 
+Sent = tuple[dict[str, "RecordResult"], str, str | None]  # results by key, api, job ids
+
+
 def backoff_s(attempt: int, base: float) -> float:
     """Exponential backoff with jitter, so resubmitted rows do not collide again."""
     if base <= 0:
@@ -89,12 +95,10 @@ class Writer:
         cfg: SyncConfig,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        on_request: Callable[[int], None] | None = None,
     ) -> None:
         self.client = client
         self.cfg = cfg
         self.sleep = sleep
-        self.on_request = on_request  # called with the number of records sent
 
     def window_size(self, total: int) -> int:
         """How many items are written (and their retries settled) before moving on."""
@@ -118,9 +122,8 @@ class Writer:
             retry: list[WriteItem] = []
             # A resubmission is small: collections unless it alone reaches the threshold.
             use_bulk = bulk and len(pending) >= self.cfg.bulk_threshold
-            sends = [pending] if use_bulk else chunked(pending, self.cfg.collection_size)
-            for group in sends:
-                results, api, job = self._send(group, bulk=use_bulk)
+            groups = [pending] if use_bulk else list(chunked(pending, self.cfg.collection_size))
+            for group, (results, api, job) in self._send_all(groups, bulk=use_bulk):
                 final: list[tuple[WriteItem, Outcome]] = []
                 for item in group:
                     res = results.get(item.key)
@@ -163,13 +166,35 @@ class Writer:
             pending = retry
             attempt += 1
 
-    def _send(
-        self, group: list[WriteItem], *, bulk: bool
-    ) -> tuple[dict[str, RecordResult], str, str | None]:
+    def _send_all(
+        self, groups: list[list[WriteItem]], *, bulk: bool
+    ) -> Iterator[tuple[list[WriteItem], Sent]]:
+        """Send groups, up to COLLECTION_WORKERS collections requests at a time, and yield
+        each with its results as it completes. When a request fails (quota spent, a
+        request error the client gave up on), the others still finish and are yielded
+        (so their outcomes are recorded) before the error is raised."""
+        if bulk or len(groups) == 1:
+            for group in groups:
+                yield group, self._send(group, bulk=bulk)
+            return
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=COLLECTION_WORKERS) as pool:
+            futures = {pool.submit(self._send, g, bulk=False): g for g in groups}
+            for future in as_completed(futures):
+                try:
+                    sent = future.result()
+                except BaseException as exc:  # re-raised once the others are recorded
+                    error = error or exc
+                    continue
+                yield futures[future], sent
+        if error is not None:
+            raise error
+
+    def _send(self, group: list[WriteItem], *, bulk: bool) -> Sent:
         queue = group[0].queue
         records = [item.record for item in group]
-        if self.on_request is not None:
-            self.on_request(len(group))
         if queue == "create":
             op, ext = "upsert", sf.EXTERNAL_ID
         else:
