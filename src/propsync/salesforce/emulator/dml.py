@@ -23,6 +23,7 @@ from propsync.salesforce.emulator.values import (
     coerce_csv,
     coerce_json,
     now_stamp,
+    parse_datetime,
 )
 
 INSERT, UPDATE, UPSERT, DELETE = "insert", "update", "upsert", "delete"
@@ -33,7 +34,7 @@ ROLLED_BACK = RecordError(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One record to write: stored values by field name (SKIP = leave as is), the
     target id (update, delete) or external id value (upsert), or an early error."""
@@ -44,7 +45,7 @@ class Item:
     error: RecordError | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     id: str | None = None
     success: bool = False
@@ -148,12 +149,13 @@ class CsvShape:
         if op == UPSERT and self.key_col is None:
             raise ValueError(f"InvalidBatch : Field name not found : {ext}")
         self.width = len(header)
-        self.plan: list[tuple[int, FieldDef, int, int]] = [
+        self.plan: list[tuple[int, str, int, int, FieldDef]] = [
             (
                 i,
-                f,
-                1 if f.type == "string" else 2 if f.type == "boolean" else 0,
+                f.name,
+                _KINDS.get(f.type, 0),
                 f.length or 1 << 30,
+                f,
             )
             for i, f in enumerate(self.fields)
             if f is not None
@@ -174,26 +176,30 @@ class CsvShape:
         values = item.values
         try:
             # Text and checkbox cells inline (most of a bulk load); the rest via coerce_csv.
-            for i, f, kind, limit in self.plan:
+            for i, name, kind, limit, f in self.plan:
                 cell = row[i]
                 if not cell:
-                    values[f.name] = SKIP
+                    values[name] = SKIP
                 elif cell == "#N/A":
-                    values[f.name] = None
+                    values[name] = None
                 elif kind == 1:
                     if len(cell) > limit:
                         coerce_csv(f, cell)  # raises STRING_TOO_LONG
-                    values[f.name] = cell
+                    values[name] = cell
                 elif kind == 2:
                     b = _BOOL.get(cell)
-                    values[f.name] = coerce_csv(f, cell) if b is None else b
+                    values[name] = coerce_csv(f, cell) if b is None else b
+                elif kind == 3:
+                    dt = parse_datetime(cell)
+                    values[name] = coerce_csv(f, cell) if dt is None else dt
                 else:
-                    values[f.name] = coerce_csv(f, cell)
+                    values[name] = coerce_csv(f, cell)
         except RecordError as exc:
             item.error = exc
         return item
 
 
+_KINDS = {"string": 1, "boolean": 2, "datetime": 3}
 _BOOL = {"true": 1, "false": 0, "TRUE": 1, "FALSE": 0, "1": 1, "0": 0}
 
 
@@ -267,17 +273,21 @@ def _execute(
                 outcomes[i].errors.append(item.error)
 
     # 2. Validation of values: required fields, unique external ids.
+    required = [
+        f.name
+        for f in obj.fields.values()
+        if not (f.nillable or f.type == "boolean" or f.name in SYSTEM_FIELDS)
+    ]
     for i, item in enumerate(items):
         if outcomes[i].errors or op == DELETE:
             continue
         creating = targets[i] is None
+        values = item.values
         missing = []
-        for f in obj.fields.values():
-            if f.nillable or f.type == "boolean" or f.name in SYSTEM_FIELDS:
-                continue
-            v = item.values.get(f.name, SKIP)
+        for name in required:
+            v = values.get(name, SKIP)
             if v is None or (creating and v is SKIP):
-                missing.append(f.name)
+                missing.append(name)
         if missing:
             outcomes[i].errors.append(
                 RecordError(
@@ -287,11 +297,13 @@ def _execute(
                 )
             )
     if op != DELETE:
-        _check_unique(con, obj, items, outcomes, targets)
+        # An upsert's key was matched by _resolve_keys, so it cannot collide.
+        _check_unique(con, obj, items, outcomes, targets, skip=ext_field if op == UPSERT else None)
 
     # 3. Injected lock faults, on records that would otherwise be written.
     k = ctx.knobs
-    for i in range(len(items)):
+    faults = k.lock_error_rate > 0 or k.wrapped_lock_error_rate > 0
+    for i in range(len(items) if faults else 0):
         if outcomes[i].errors:
             continue
         rid = targets[i] or ""
@@ -474,9 +486,10 @@ def _check_unique(
     items: list[Item],
     outcomes: list[Outcome],
     targets: list[str | None],
+    skip: str | None = None,
 ) -> None:
     for f in obj.fields.values():
-        if not f.unique or f.name == "Id":
+        if not f.unique or f.name in ("Id", skip):
             continue
         norm = (lambda s: s) if f.case_sensitive else str.lower
         writing: dict[int, str] = {}
