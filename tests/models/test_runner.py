@@ -133,3 +133,23 @@ def test_checks_find_offending_rows(scenario: Scenario) -> None:
     )
     assert dups == 2
     assert scenario.engine.scalar("SELECT COUNT(*) FROM properties_to_update") == 0
+
+
+def test_materialised_models_switch_between_table_and_view(scenario: Scenario) -> None:
+    scenario.prop(1, sfdc_id="a01Dn00000HHUan")
+    scenario.build()
+    kinds = dict(
+        scenario.engine.rows("SELECT table_name, table_type FROM information_schema.tables")
+    )
+    assert kinds["rds_properties_enriched"] == "BASE TABLE"
+    assert kinds["properties_to_update"] == "VIEW"
+    models.build(scenario.engine, materialize=False)
+    kinds = dict(
+        scenario.engine.rows("SELECT table_name, table_type FROM information_schema.tables")
+    )
+    assert kinds["rds_properties_enriched"] == "VIEW"
+    # As a view it follows the RDS table at once; as a table, after the next build.
+    scenario.engine.execute("UPDATE properties SET sfdc_id = NULL")
+    assert scenario.engine.scalar("SELECT sfdc_id FROM rds_properties_enriched") is None
+    models.build(scenario.engine)
+    assert scenario.engine.scalar("SELECT has_valid_sfdc_id FROM rds_properties_enriched") == 0

@@ -37,7 +37,7 @@ class Model:
     """One view: its name, its DuckDB SQL, and the tables and views it reads.
 
     `materialized` models read only the RDS extract and are expensive (sfdc_id
-    normalisation, grouping); on DuckDB `build` stores them as tables.
+    normalisation); on DuckDB `build` stores them as tables.
     """
 
     name: str
@@ -128,11 +128,11 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
     the views that need it. With `strict=False` views whose inputs are missing are
     skipped (see `missing_inputs`), so the core views build before the state store exists.
 
-    `materialize` (default: on for DuckDB) stores the RDS-side models marked
-    `-- materialized: table` (rds_properties_enriched, properties_aggregated_by_sfdc_id,
-    property_expected_values) as tables, so every query does not redo the sfdc_id
-    normalisation. They reflect the RDS tables as of this call: call `build` again after
-    every RDS extraction. Everything reading Salesforce or the state store stays a view.
+    `materialize` (default: on for DuckDB) stores the models marked
+    `-- materialized: table` (rds_properties_enriched) as tables, so every query does not
+    redo the sfdc_id normalisation. They reflect the RDS tables as of this call: call
+    `build` again after every RDS extraction. Everything reading Salesforce or the state
+    store stays a view, so Salesforce-side changes show at once.
     """
     if materialize is None:
         materialize = engine.dialect == "duckdb"

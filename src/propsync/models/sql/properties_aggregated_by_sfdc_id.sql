@@ -11,7 +11,6 @@
 --   primary_rds_property_id    the member with the earliest created_at (NULL created_at
 --                              sorts last), ties broken by the smallest id
 --   primary_property_name      that member's name (display only)
--- materialized: table
 CREATE OR REPLACE VIEW properties_aggregated_by_sfdc_id AS
 WITH members AS (
   SELECT

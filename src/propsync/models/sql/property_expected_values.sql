@@ -23,7 +23,6 @@
 --     rds_created_at -> RDS_Created_At__c (created_at truncated to the millisecond, the
 --     precision a Salesforce datetime keeps, so it never shows as a change)
 --   created_at                 properties.created_at, untruncated
--- materialized: table
 CREATE OR REPLACE VIEW property_expected_values AS
 SELECT
   e.rds_property_id,
