@@ -14,7 +14,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -373,36 +373,65 @@ def _result_rows(client: SalesforceClient, job_id: str, which: str) -> Iterator[
         response.close()
 
 
+def _read_results(
+    client: SalesforceClient, job_id: str, which: str, handle: Callable[[dict[str, str]], None]
+) -> None:
+    """Feed every row of a result file to `handle`, downloading it again from the start
+    if the connection breaks midway (`handle` must tolerate seeing a row twice)."""
+    import requests
+    import urllib3
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            for row in _result_rows(client, job_id, which):
+                handle(row)
+            return
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if attempt >= client.max_request_attempts:
+                raise TransientSalesforceError(
+                    f"{which} of job {job_id}: download failed: {type(exc).__name__}: {exc}"
+                ) from None
+            log.warning("%s of job %s broke off (%s); downloading again", which, job_id, exc)
+
+
 def _collect(client: SalesforceClient, job: _Job, key: str) -> list[RecordResult]:
     info = _wait(client, "ingest", job.id)
     state = info.get("state")
     processed = int(info.get("numberRecordsProcessed") or 0)
     failed = int(info.get("numberRecordsFailed") or 0)
     by_key: dict[str, RecordResult] = {}
+
+    def success(row: dict[str, str]) -> None:
+        k = _row_key(row, key, job.id)
+        created = row.get("sf__Created")
+        by_key[k] = RecordResult(
+            key=k,
+            success=True,
+            created=None if created is None else created.lower() == "true",
+            id=row.get("sf__Id") or None,
+        )
+
+    def failure(row: dict[str, str]) -> None:
+        k = _row_key(row, key, job.id)
+        errors = parse_bulk_errors(row.get("sf__Error") or "")
+        by_key[k] = RecordResult(key=k, success=False, id=row.get("sf__Id") or None, errors=errors)
+
+    reason = info.get("errorMessage") or f"job {job.id} ended {state}"
+
+    def unprocessed(row: dict[str, str]) -> None:
+        k = _row_key(row, key, job.id)
+        by_key.setdefault(
+            k, RecordResult(key=k, success=False, errors=[SFErrorItem("NOT_PROCESSED", reason)])
+        )
+
     if processed - failed > 0:
-        for row in _result_rows(client, job.id, "successfulResults"):
-            k = _row_key(row, key, job.id)
-            created = row.get("sf__Created")
-            by_key[k] = RecordResult(
-                key=k,
-                success=True,
-                created=None if created is None else created.lower() == "true",
-                id=row.get("sf__Id") or None,
-            )
+        _read_results(client, job.id, "successfulResults", success)
     if failed > 0:
-        for row in _result_rows(client, job.id, "failedResults"):
-            k = _row_key(row, key, job.id)
-            errors = parse_bulk_errors(row.get("sf__Error") or "")
-            by_key[k] = RecordResult(
-                key=k, success=False, id=row.get("sf__Id") or None, errors=errors
-            )
+        _read_results(client, job.id, "failedResults", failure)
     if state != "JobComplete" or processed < len(job.keys):
-        reason = info.get("errorMessage") or f"job {job.id} ended {state}"
-        for row in _result_rows(client, job.id, "unprocessedrecords"):
-            k = _row_key(row, key, job.id)
-            by_key.setdefault(
-                k, RecordResult(key=k, success=False, errors=[SFErrorItem("NOT_PROCESSED", reason)])
-            )
+        _read_results(client, job.id, "unprocessedrecords", unprocessed)
     out: list[RecordResult] = []
     for k in job.keys:
         found = by_key.get(k)

@@ -200,6 +200,10 @@ class SalesforceClient:
                     err = TerminalSalesforceError(
                         redact(f"{what}: timed out, outcome unknown: {exc}")
                     )
+            except requests.RequestException as exc:
+                # e.g. a connection reset while reading the body (ChunkedEncodingError)
+                kind = TransientSalesforceError if idempotent else TerminalSalesforceError
+                err = kind(redact(f"{what}: {type(exc).__name__}: {exc}"))
             except SalesforceError as exc:
                 err = exc
             if isinstance(err, SessionExpired):
