@@ -343,7 +343,7 @@ def _job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
     return info
 
 
-def _wait(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
+def wait_for_job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
     delay = client.poll_interval_s
     while True:
         time.sleep(delay)
@@ -397,7 +397,7 @@ def _read_results(
 
 
 def _collect(client: SalesforceClient, job: _Job, key: str) -> list[RecordResult]:
-    info = _wait(client, "ingest", job.id)
+    info = wait_for_job(client, "ingest", job.id)
     state = info.get("state")
     processed = int(info.get("numberRecordsProcessed") or 0)
     failed = int(info.get("numberRecordsFailed") or 0)
@@ -454,54 +454,3 @@ def _row_key(row: dict[str, str], key: str, job_id: str) -> str:
     if value is None:
         raise TerminalSalesforceError(f"job {job_id}: result file has no column {key}")
     return value
-
-
-def query(
-    client: SalesforceClient, soql: str, *, all_rows: bool = True, page_size: int = 100_000
-) -> Iterator[pa.Table]:
-    """Run a Bulk API 2.0 query job and yield its result pages (Sforce-Locator paging)
-    as Arrow tables of strings; empty cells are null."""
-    import pyarrow.csv as pacsv
-
-    body = {
-        "operation": "queryAll" if all_rows else "query",
-        "query": soql,
-        "contentType": "CSV",
-        "columnDelimiter": "COMMA",
-        "lineEnding": "LF",
-    }
-    job = client.http("POST", "jobs/query/", json=body, what="create query job").json()
-    info = _wait(client, "query", job["id"])
-    if info.get("state") != "JobComplete":
-        raise TerminalSalesforceError(
-            f"bulk query job {job['id']} ended {info.get('state')}: {info.get('errorMessage')}"
-        )
-    locator: str | None = None
-    while True:
-        params: dict[str, Any] = {"maxRecords": page_size}
-        if locator:
-            params["locator"] = locator
-        response = client.http(
-            "GET",
-            f"jobs/query/{job['id']}/results",
-            params=params,
-            headers={"Accept": "text/csv"},
-            what=f"results of query job {job['id']}",
-        )
-        content = response.content
-        if content.strip():
-            header = next(csv.reader(io.StringIO(content.split(b"\n", 1)[0].decode("utf-8"))))
-            from pyarrow import string
-
-            yield pacsv.read_csv(
-                io.BytesIO(content),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(header, string()),
-                    strings_can_be_null=True,
-                    null_values=[""],
-                ),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            )
-        locator = response.headers.get("Sforce-Locator")
-        if not locator or locator == "null":
-            return

@@ -295,7 +295,9 @@ class SalesforceClient:
     ) -> Iterator[pa.Table]:
         """A Bulk API 2.0 query job (queryAll when all_rows); yields one Arrow table of
         string columns per result page (empty cells are null)."""
-        return bulk2.query(self, soql, all_rows=all_rows, page_size=page_size)
+        from propsync.salesforce import bulk2_query
+
+        return bulk2_query.query(self, soql, all_rows=all_rows, page_size=page_size)
 
     # --- writes ----------------------------------------------------------------------
 
