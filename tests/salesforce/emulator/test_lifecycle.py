@@ -173,3 +173,25 @@ def test_cli_rejects_bad_knobs(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 64 and "unknown emulator knob" in r.stderr
+
+
+def test_cli_takes_defaults_from_the_workspace(tmp_path: Path) -> None:
+    (tmp_path / "propsync.toml").write_text(
+        '[salesforce.emulator]\ndata = "my-org"\nworkflow_enabled = false\n'
+    )
+    proc = subprocess.Popen(
+        [PROPSYNC, "emulator", "serve", "--json"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("}"):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            lines.append(line)
+        doc = json.loads("".join(lines))
+        assert Path(doc["connection_file"]) == tmp_path / "my-org" / "connection.json"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0

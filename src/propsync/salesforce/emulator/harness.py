@@ -51,6 +51,7 @@ class Emulator:
         self.integration_user_id = INTEGRATION_USER
         self.workflow_user_id = WORKFLOW_USER
         self.access_token = org.issue_token(INTEGRATION_USER)
+        self._stopped = False
 
     # lifecycle --------------------------------------------------------------------------
 
@@ -78,6 +79,8 @@ class Emulator:
         from propsync.salesforce.emulator.bulk import Jobs
         from propsync.salesforce.emulator.workflow import WorkflowTimer
 
+        if foreground:
+            _exit_on_sigterm()
         data_dir = Path(data_dir)
         k = Knobs().updated(
             latency_ms=latency_ms, workflow_delay_s=workflow_delay_s,
@@ -131,23 +134,14 @@ class Emulator:
         return emu
 
     def serve_forever(self) -> None:
-        """Run in the calling thread until SIGINT/SIGTERM (uvicorn handles both)."""
-        import signal
-
-        def _exit(signum: int, frame: object) -> None:
-            raise SystemExit(0)
-
-        # uvicorn shuts down on the signal, then re-raises it to the handler it found;
-        # this one turns SIGTERM into a clean exit so the workers stop and
-        # connection.json is removed.
-        previous = signal.signal(signal.SIGTERM, _exit)
+        """Run in the calling thread until SIGINT/SIGTERM (uvicorn handles both), then
+        stop the workers and remove connection.json."""
         _, _, sock = self._server._emu_extras
         try:
             self._server.run(sockets=[sock])
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
             self._shutdown_workers()
 
     def stop(self) -> None:
@@ -158,6 +152,9 @@ class Emulator:
         self._shutdown_workers()
 
     def _shutdown_workers(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         jobs, timer, sock = self._server._emu_extras
         timer.stop()
         jobs.stop()
@@ -257,6 +254,17 @@ class Emulator:
                 )
             )
         return str(private)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM becomes SystemExit(0), so a foreground server cleans up on the way out;
+    uvicorn, while serving, handles the signal itself and then re-raises it here."""
+    import signal
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def _quick_stop_server(uvicorn: Any) -> Any:
