@@ -51,7 +51,9 @@ sharing, triggers, validation rules and flows other than the one workflow,
 more than one sObject type in one Collections request, multiple uploads per
 ingest job (refused as Salesforce does), PK chunking, gzip request bodies,
 the CSV `lineEnding` mismatch check, per-org time zones (UTC), picklists,
-API versions below 50.0, Salesforce's internal retry of locked rows.
+API versions below 50.0, Salesforce's internal retry of locked rows, case-insensitive
+comparison beyond ASCII letters (SQLite NOCASE), GET /composite/sobjects retrieve,
+access control on the `/_emulator/` admin endpoints (the server binds 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -566,3 +568,16 @@ def test_workflow_can_be_switched_off(api: Api, emu: Emulator) -> None:
     time.sleep(0.4)
     assert api.get(rid)["sf_property_id__c"] is None
     assert emu.run_workflow() == 0
+
+
+def test_non_ascii_text_survives_every_path(api: Api, sf: Any) -> None:
+    name = "Résidence Ünter den Linden — 東京 ✓"
+    k = key()
+    rid = api.create(Name=name, **{EXTERNAL_ID: k})
+    assert sf.product_property__c.get(rid)["Name"] == name
+    assert api.soql(f"SELECT Name FROM {OBJECT} WHERE Name = '{name}'")["totalSize"] >= 1
+    info = api.ingest("upsert", f"{EXTERNAL_ID},City__c\n{k},Zürich\n", ext=EXTERNAL_ID)
+    assert api.results(info["id"], "successfulResults")[0]["City__c"] == "Zürich"
+    assert api.get(rid)["City__c"] == "Zürich"
+    # lengths count characters, not bytes: 80 multi-byte characters fit in Name
+    assert api.create(Name="é" * 80, **{EXTERNAL_ID: key()})

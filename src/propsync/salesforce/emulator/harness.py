@@ -158,6 +158,7 @@ class Emulator:
         jobs, timer, sock = self._server._emu_extras
         timer.stop()
         jobs.stop()
+        self.org.store.close()
         with contextlib.suppress(OSError):
             sock.close()
         conn = self.data_dir / "connection.json"

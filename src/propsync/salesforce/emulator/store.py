@@ -48,6 +48,8 @@ class Store:
         self.objects = objects
         self._local = threading.local()
         self._write_lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
         con = self.connection()
         con.executescript(_SCHEMA)
         for obj in objects.values():
@@ -62,7 +64,17 @@ class Store:
             con.execute("PRAGMA cache_size=-65536")
             con.execute("PRAGMA busy_timeout=30000")
             self._local.con = con
+            with self._all_lock:
+                self._all.append(con)
         return con
+
+    def close(self) -> None:
+        """Close every thread's connection (at server stop; the store is unusable after)."""
+        with self._write_lock, self._all_lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
