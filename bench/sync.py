@@ -69,6 +69,7 @@ def contender_propsync(root: Path) -> dict[str, Any]:
         "written": totals["succeeded"],
         "failed": totals["failed"],
         "status": result.status,
+        "phases_s": {k: round(v, 2) for k, v in result.phases.items()},
     }
 
 
@@ -249,7 +250,7 @@ def side_by_side(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     print(f"generated scale {args.scale:,} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     results: dict[str, Any] = {"truth": {k: truth[k] for k in (
         "properties_to_create", "update_records_with_changes", "unsyncable_count")}}  # fmt: skip
-    for name in ("propsync", "bulk_script", "record_loop"):
+    for name in args.contenders.split(","):
         root = tmp / name
         _prepare(base, root, args.max_change_share)
         emu = _start_emulator(root / "emulator", args.latency_ms)
@@ -306,7 +307,8 @@ def contender_propsync_no_refresh(root: Path) -> dict[str, Any]:
         result = run_sync(ws, "all", force=True, refresh_inputs=False)
         wall = time.perf_counter() - t0
     return {"wall_s": wall, "api_calls": result.api_calls,
-            "written": result.totals()["succeeded"], "status": result.status}  # fmt: skip
+            "written": result.totals()["succeeded"], "status": result.status,
+            "phases_s": {k: round(v, 2) for k, v in result.phases.items()}}  # fmt: skip
 
 
 def main() -> None:
@@ -318,6 +320,7 @@ def main() -> None:
     parser.add_argument("--loop-sample", type=int, default=200)
     parser.add_argument("--noop-scale", type=int, default=1_000_000)
     parser.add_argument("--skip-side-by-side", action="store_true")
+    parser.add_argument("--contenders", default="propsync,bulk_script,record_loop")
     parser.add_argument("--contender")
     parser.add_argument("--root", type=Path)
     args = parser.parse_args()
@@ -364,6 +367,8 @@ def _print(report: dict[str, Any], args: argparse.Namespace) -> None:
         )
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name in ("propsync", "bulk_script", "record_loop"):
+            if name not in sbs:
+                continue
             r = sbs[name]
             note = ""
             if r.get("extrapolated_from"):
@@ -380,7 +385,7 @@ def _print(report: dict[str, Any], args: argparse.Namespace) -> None:
             print(
                 f"\nno-op over {nop['scale']:,} properties ({key}): {r['wall_s']:.1f}s, "
                 f"{r['api_calls']} API calls, {r['written']} written, "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB"
+                f"peak RSS {r['peak_rss_mb']:.0f} MB, phases {r.get('phases_s')}"
             )
     print(f"\nmachine: {report['machine']}")
 

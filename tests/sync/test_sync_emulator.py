@@ -4,6 +4,7 @@ from the generator's ground truth or from the org itself."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +35,9 @@ def _audit(org: Org, run_id: str) -> list[dict]:
 
 
 def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_nothing(
-    org: Org,
+    org: Org, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="propsync")
     truth, unsyncable = org.truth, _unsyncable(org)
     before = org.live_records_per_external_id()
     first = plan(org.ws, "all")
@@ -49,6 +51,8 @@ def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_not
 
     result = run_sync(org.ws, "all")
     assert result.status == "PARTIAL" and result.exit_code == 1
+    lines = [r for r in caplog.records if r.name.startswith("propsync.sync")]
+    assert lines and all(r.getMessage().startswith(f"[run {result.run_id}] ") for r in lines)
     totals = result.totals()
     assert totals["failed"] == len(unsyncable)
     assert totals["created"] == truth["properties_to_create"] - len(unsyncable)
