@@ -195,3 +195,70 @@ def test_cli_takes_defaults_from_the_workspace(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def _serve(data: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen(
+        [PROPSYNC, "emulator", "serve", "--data", str(data), "--json", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("}"):
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        lines.append(line)
+    return proc, json.loads("".join(lines))
+
+
+@pytest.mark.slow
+def test_a_job_survives_kill_9_of_the_server(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    import requests
+
+    data = tmp_path / "org"
+    n = 40_000
+    proc, doc = _serve(data, "--no-workflow", "--knobs", '{"bulk_chunk_size": 400}')
+    s = requests.Session()
+    s.verify, s.trust_env = doc["ca_file"], False
+    base = f"{doc['instance_url']}/services/data/v59.0/jobs/ingest"
+    h = {"Authorization": f"Bearer {doc['access_token']}"}
+    job = s.post(base, json={"object": OBJECT, "operation": "insert"}, headers=h).json()
+    body = f"Name,{EXTERNAL_ID}\n" + "".join(f"K{i},kill-{i}\n" for i in range(n))
+    s.put(f"{base}/{job['id']}/batches", data=body.encode(), headers=h)
+    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=h)
+    deadline = time.time() + 60
+    while True:  # kill the server while the job is half done
+        info = s.get(f"{base}/{job['id']}", headers=h).json()
+        if info["numberRecordsProcessed"] >= 2000 or time.time() > deadline:
+            break
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait(timeout=20)
+    assert 0 < info["numberRecordsProcessed"] < n, "the job finished before the kill"
+
+    proc2, doc2 = _serve(data, "--no-workflow")
+    try:
+        s2 = requests.Session()
+        s2.verify, s2.trust_env = doc2["ca_file"], False
+        api = f"{doc2['instance_url']}/services/data/v59.0"
+        h2 = {"Authorization": f"Bearer {doc2['access_token']}"}
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            info = s2.get(f"{api}/jobs/ingest/{job['id']}", headers=h2).json()
+            if info["state"] == "JobComplete":
+                break
+            time.sleep(0.05)
+        assert info["state"] == "JobComplete"
+        assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (n, 0)
+        q = f"SELECT COUNT() FROM {OBJECT} WHERE {EXTERNAL_ID} LIKE 'kill-%'"
+        assert s2.get(f"{api}/query", params={"q": q}, headers=h2).json()["totalSize"] == n
+        text = s2.get(f"{api}/jobs/ingest/{job['id']}/successfulResults", headers=h2).text
+        ok = list(csv.DictReader(io.StringIO(text)))
+        assert len(ok) == n and len({r["sf__Id"] for r in ok}) == n
+        assert {r[EXTERNAL_ID] for r in ok} == {f"kill-{i}" for i in range(n)}
+    finally:
+        proc2.send_signal(signal.SIGTERM)
+        proc2.wait(timeout=20)

@@ -66,7 +66,7 @@ def _jobs(call: rest.Call, jobs: bulk.Jobs, kind: str, rest_: list[str]) -> rest
                     return rest.Reply(200, jobs.create_ingest(call.user_id, body, call.version))
                 return rest.Reply(200, jobs.create_query(call.user_id, body, call.version))
             if m == "GET":
-                records = jobs.list(kind)
+                records = jobs.list_jobs(kind)
                 return rest.Reply(200, {"done": True, "records": records, "nextRecordsUrl": None})
             raise rest.ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{m}' not allowed")
         job_id = rest_[0]

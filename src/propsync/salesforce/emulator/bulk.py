@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import itertools
 import json
 import queue
 import random
@@ -66,6 +67,7 @@ class _Private:
     knobs: dict[str, Any]
     polls_left: int = 0
     fail: bool = False
+    progress: dict[str, int] | None = None  # rows done and result file sizes (ingest)
 
 
 class Jobs:
@@ -265,7 +267,7 @@ class Jobs:
             con.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         shutil.rmtree(self.dir(job_id), ignore_errors=True)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
+    def list_jobs(self, kind: str) -> list[dict[str, Any]]:
         want = "V2Query" if kind == "query" else "V2Ingest"
         out = []
         for (raw,) in self.org.store.connection().execute(
@@ -411,6 +413,10 @@ class Jobs:
                         w.writerow(row)
 
     def _process_ingest(self, job_id: str) -> None:
+        """Process an ingest job chunk by chunk. Each chunk's records, its result rows
+        (written first) and the job's progress (row count, result file sizes) commit
+        together, so a job resumed after a crash truncates the result files to the
+        committed sizes, skips the committed rows and neither loses nor repeats any."""
         started = time.time()
         info, private = self.load(job_id, "ingest")
         if info["state"] not in ("UploadComplete", "InProgress"):
@@ -430,16 +436,10 @@ class Jobs:
         eol = LINE_ENDINGS[info["lineEnding"]]
         rng = random.Random(knobs.seed) if knobs.seed is not None else self.org.box.rng
         ctx = dml.Ctx(self.org.store, private.user_id, knobs, self.org.box, rng)
-        processed = failed = 0
-        with (
-            open(d / "data.csv", newline="", encoding="utf-8-sig") as fh,
-            open(d / "success.csv", "w", newline="", encoding="utf-8") as ok_fh,
-            open(d / "failed.csv", "w", newline="", encoding="utf-8") as bad_fh,
-        ):
+        progress = dict(private.progress or {"rows": 0, "failed": 0, "ok": 0, "bad": 0})
+        with open(d / "data.csv", newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, delimiter=delim)
             header = next(reader, None)
-            ok = csv.writer(ok_fh, delimiter=delim, lineterminator=eol)
-            bad = csv.writer(bad_fh, delimiter=delim, lineterminator=eol)
             try:
                 if header is None:
                     raise ValueError("InvalidBatch : Empty CSV data")
@@ -449,43 +449,93 @@ class Jobs:
                 self._write_unprocessed(info, 0)
                 self._finish(job_id, "Failed", str(exc))
                 return
-            ok.writerow(["sf__Id", "sf__Created", *header])
-            bad.writerow(["sf__Id", "sf__Error", *header])
-            op = info["operation"]
-            ext = info.get("externalIdFieldName")
-            while True:
-                rows = []
-                for row in reader:
-                    rows.append(row)
-                    if len(rows) >= knobs.bulk_chunk_size:
-                        break
-                if not rows:
-                    break
-                items = [shape.item(r) for r in rows]
-                outcomes = dml.execute(ctx, obj, op, items, ext_field=ext)
-                pairs = list(zip(rows, outcomes, strict=True))
-                if knobs.shuffle_results:
-                    rng.shuffle(pairs)
-                for row, o in pairs:
-                    if o.success:
-                        ok.writerow([o.id, "true" if o.created else "false", *row])
-                    else:
-                        err = "; ".join(e.as_csv() for e in o.errors)
-                        bad.writerow([o.id or "", err, *row])
-                        failed += 1
-                processed += len(rows)
-                if not self._progress(job_id, numberRecordsProcessed=processed,
-                                      numberRecordsFailed=failed):  # fmt: skip
-                    ok_fh.flush()
-                    self._write_unprocessed(info, processed)
+            ok_fh, bad_fh = self._open_results(d, header, delim, eol, progress)
+            with ok_fh, bad_fh:
+                for _ in range(progress["rows"]):
+                    next(reader)
+                if not self._progress(job_id):
                     return
+                op, ext = info["operation"], info.get("externalIdFieldName")
+                while True:
+                    rows = list(itertools.islice(reader, knobs.bulk_chunk_size))
+                    if not rows:
+                        break
+                    if self._aborted(job_id):
+                        self._write_unprocessed(info, progress["rows"])
+                        return
+
+                    def commit(con: Any, outcomes: list[dml.Outcome], rows: list = rows) -> None:
+                        pairs = list(zip(rows, outcomes, strict=True))
+                        if knobs.shuffle_results:
+                            rng.shuffle(pairs)
+                        ok_buf, bad_buf = io.StringIO(), io.StringIO()
+                        ok = csv.writer(ok_buf, delimiter=delim, lineterminator=eol)
+                        bad = csv.writer(bad_buf, delimiter=delim, lineterminator=eol)
+                        for row, o in pairs:
+                            if o.success:
+                                ok.writerow([o.id, "true" if o.created else "false", *row])
+                            else:
+                                err = "; ".join(e.as_csv() for e in o.errors)
+                                bad.writerow([o.id or "", err, *row])
+                                progress["failed"] += 1
+                        progress["ok"] += ok_fh.write(ok_buf.getvalue().encode("utf-8"))
+                        progress["bad"] += bad_fh.write(bad_buf.getvalue().encode("utf-8"))
+                        ok_fh.flush()
+                        bad_fh.flush()
+                        progress["rows"] += len(rows)
+                        self._save_progress(con, job_id, progress)
+
+                    items = [shape.item(r) for r in rows]
+                    dml.execute(ctx, obj, op, items, ext_field=ext, before_commit=commit)
         ms = int((time.time() - started) * 1000)
         with open(d / "unprocessed.csv", "w", newline="", encoding="utf-8") as un:
             csv.writer(un, delimiter=delim, lineterminator=eol).writerow(header)
         self._finish(
-            job_id, "JobComplete", numberRecordsProcessed=processed,
-            numberRecordsFailed=failed, totalProcessingTime=ms, apiActiveProcessingTime=ms,
+            job_id, "JobComplete", numberRecordsProcessed=progress["rows"],
+            numberRecordsFailed=progress["failed"], totalProcessingTime=ms,
+            apiActiveProcessingTime=ms,
         )  # fmt: skip
+
+    @staticmethod
+    def _open_results(
+        d: Path, header: list[str], delim: str, eol: str, progress: dict[str, int]
+    ) -> tuple[Any, Any]:
+        """The success and failure files, fresh (with headers) or, when resuming, cut
+        back to the sizes the last committed chunk recorded."""
+        if progress["rows"] == 0:
+            files: list[Any] = []
+            for name, cols in (("success.csv", ["sf__Id", "sf__Created"]),
+                               ("failed.csv", ["sf__Id", "sf__Error"])):  # fmt: skip
+                buf = io.StringIO()
+                csv.writer(buf, delimiter=delim, lineterminator=eol).writerow([*cols, *header])
+                fh = open(d / name, "wb")  # noqa: SIM115 - closed by the caller's with
+                size = fh.write(buf.getvalue().encode("utf-8"))
+                progress["ok" if name == "success.csv" else "bad"] = size
+                files.append(fh)
+            return files[0], files[1]
+        out: list[Any] = []
+        for name, key in (("success.csv", "ok"), ("failed.csv", "bad")):
+            resumed = open(d / name, "r+b")  # noqa: SIM115 - closed by the caller's with
+            resumed.truncate(progress[key])
+            resumed.seek(progress[key])
+            out.append(resumed)
+        return out[0], out[1]
+
+    def _save_progress(self, con: Any, job_id: str, progress: dict[str, int]) -> None:
+        """Record a chunk's progress inside the chunk's own transaction."""
+        row = con.execute("SELECT info FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        doc = json.loads(row[0])
+        doc["_private"]["progress"] = dict(progress)
+        doc["numberRecordsProcessed"] = progress["rows"]
+        doc["numberRecordsFailed"] = progress["failed"]
+        if doc["state"] != "Aborted":
+            doc["state"] = "InProgress"
+        doc["systemModstamp"] = now_stamp()
+        con.execute("UPDATE jobs SET info = ? WHERE id = ?", (json.dumps(doc), job_id))
+
+    def _aborted(self, job_id: str) -> bool:
+        raw = self._load_raw(job_id)
+        return raw is None or raw["state"] == "Aborted"
 
     def _process_query(self, job_id: str) -> None:
         started = time.time()

@@ -9,7 +9,7 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,9 +212,12 @@ def execute(
     ext_field: str | None = None,
     all_or_none: bool = False,
     update_only: bool = False,
+    before_commit: Callable[[sqlite3.Connection, list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """Write `items` in one transaction; one Outcome per item, in order. With
-    `all_or_none`, any failure rolls back every record."""
+    `all_or_none`, any failure rolls back every record. `before_commit` runs inside
+    the transaction (Bulk jobs record their progress there, atomically with the
+    records)."""
     outcomes = [Outcome() for _ in items]
 
     class _Rollback(Exception):
@@ -225,6 +228,8 @@ def execute(
             _execute(con, ctx, obj, op, items, outcomes, ext_field, update_only)
             if all_or_none and any(not o.success for o in outcomes):
                 raise _Rollback
+            if before_commit is not None:
+                before_commit(con, outcomes)
     except _Rollback:
         for o in outcomes:
             if o.success:
