@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from propsync.salesforce.emulator import dml
+from propsync.salesforce.emulator import dml, inputs
 from propsync.salesforce.emulator.ids import canonical
 from propsync.salesforce.emulator.knobs import Knobs
 from propsync.salesforce.emulator.objects import ObjectDef
@@ -127,7 +127,7 @@ def _create(call: Call, obj: ObjectDef) -> Reply:
     body = call.json()
     if not isinstance(body, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-    item = dml.item_from_json(obj, dml.INSERT, body, call.knobs)
+    item = inputs.item_from_json(obj, dml.INSERT, body, call.knobs)
     out = dml.execute(call.ctx(), obj, dml.INSERT, [item])[0]
     if not out.success:
         return Reply(400, [_err_doc(e) for e in out.errors])
@@ -198,7 +198,7 @@ def _by_id(call: Call, obj: ObjectDef, raw_id: str) -> Reply:
         body = call.json() if m == "PATCH" else {}
         if not isinstance(body, dict):
             raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-        item = dml.item_from_json(obj, op, body, call.knobs)
+        item = inputs.item_from_json(obj, op, body, call.knobs)
         item.id = cid
         out = dml.execute(call.ctx(), obj, op, [item])[0]
         if out.success:
@@ -231,7 +231,7 @@ def _by_external_id(call: Call, obj: ObjectDef, field_name: str, value: str) -> 
         if not isinstance(body, dict):
             raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         update_only = call.params.get("updateOnly", "false").lower() == "true"
-        item = dml.item_from_json(obj, dml.UPSERT, body, call.knobs)
+        item = inputs.item_from_json(obj, dml.UPSERT, body, call.knobs)
         item.key = value
         out = dml.execute(call.ctx(), obj, dml.UPSERT, [item], ext_field=f.name,
                           update_only=update_only)[0]  # fmt: skip
@@ -422,7 +422,7 @@ def _collection_item(call: Call, obj: ObjectDef, op: str, record: Any) -> dml.It
         return dml.Item(
             error=RecordError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
         )
-    return dml.item_from_json(obj, op, record, call.knobs)
+    return inputs.item_from_json(obj, op, record, call.knobs)
 
 
 def _check_size(n: int) -> None:
