@@ -21,7 +21,8 @@ Emulated (REST API v50.0-v62.0, one org, objects from JSON definitions):
 - sObject Collections: POST create, PATCH update, DELETE ?ids=, PATCH
   /composite/sobjects/X/Field upsert; at most 200 records (400
   EXCEEDED_ID_LIMIT); `allOrNone` (ALL_OR_NONE_OPERATION_ROLLED_BACK);
-  per-record `{id, success, errors: [{statusCode, message, fields}], created}`.
+  per-record `{id, success, errors: [{statusCode, message, fields}], created}`;
+  retrieve (GET /composite/sobjects/X?ids=&fields=, or POST with a body).
 - SOQL query/queryAll with nextRecordsUrl paging (2,000, or
   `Sforce-Query-Options: batchSize`), the subset in `soql.py` (field lists,
   COUNT(), WHERE comparisons, IN/NOT IN, LIKE, AND/OR/NOT with parentheses,
@@ -48,11 +49,11 @@ Not emulated: Bulk API 1.0, Composite/batch/tree/graph resources, SOSL,
 relationship queries, aggregate functions other than COUNT(), GROUP BY,
 TYPEOF, FOR UPDATE, undelete and hard delete, field-level security and
 sharing, triggers, validation rules and flows other than the one workflow,
-more than one sObject type in one Collections request, multiple uploads per
+more than one sObject type in one Collections write request, multiple uploads per
 ingest job (refused as Salesforce does), PK chunking, gzip request bodies,
 the CSV `lineEnding` mismatch check, per-org time zones (UTC), picklists,
 API versions below 50.0, Salesforce's internal retry of locked rows, case-insensitive
-comparison beyond ASCII letters (SQLite NOCASE), GET /composite/sobjects retrieve,
+comparison beyond ASCII letters (SQLite NOCASE),
 access control on the `/_emulator/` admin endpoints (the server binds 127.0.0.1).
 """
 
@@ -581,3 +582,18 @@ def test_non_ascii_text_survives_every_path(api: Api, sf: Any) -> None:
     assert api.get(rid)["City__c"] == "Zürich"
     # lengths count characters, not bytes: 80 multi-byte characters fit in Name
     assert api.create(Name="é" * 80, **{EXTERNAL_ID: key()})
+
+
+def test_collections_retrieve(api: Api) -> None:
+    a = api.create(Name="Get A", **{EXTERNAL_ID: key()})
+    b = api.create(Name="Get B", **{EXTERNAL_ID: key()})
+    api.req("DELETE", f"/sobjects/{OBJECT}/{b}")
+    r = api.req(
+        "GET", f"/composite/sobjects/{OBJECT}", params={"ids": f"{a},{b}", "fields": "Name"}
+    )
+    assert r.status_code == 200
+    got = r.json()
+    assert got[1] is None and got[0]["Name"] == "Get A"
+    assert got[0]["attributes"]["url"].endswith(f"/{a}")
+    r = api.req("POST", f"/composite/sobjects/{OBJECT}", json={"ids": [a[:15]], "fields": ["Id"]})
+    assert r.json() == [{"attributes": r.json()[0]["attributes"], "Id": a}]

@@ -138,8 +138,10 @@ def _err_doc(e: RecordError) -> dict[str, Any]:
     return {"message": e.message, "errorCode": e.code, "fields": e.fields}
 
 
-def _row_json(obj: ObjectDef, version: str, names: list[str], row: tuple) -> dict[str, Any]:
-    rid = row[names.index("Id")] if "Id" in names else None
+def _row_json(
+    obj: ObjectDef, version: str, names: list[str], row: tuple, rid: str | None = None
+) -> dict[str, Any]:
+    rid = row[names.index("Id")] if "Id" in names else rid
     doc: dict[str, Any] = {
         "attributes": {
             "type": obj.name,
@@ -354,9 +356,12 @@ def _page(call: Call, locator: str, cursor: Cursor, all_rows: bool) -> Reply:
 
 
 def collections(call: Call) -> Reply:
-    """/composite/sobjects: POST create, PATCH update, DELETE ?ids=, PATCH .../X/Field upsert."""
+    """/composite/sobjects: POST create, PATCH update, DELETE ?ids=, PATCH .../X/Field
+    upsert, GET .../X?ids=&fields= (or POST .../X with {"ids", "fields"}) retrieve."""
     m = call.method
     rest = call.parts[2:]
+    if len(rest) == 1 and m in ("GET", "POST"):
+        return _retrieve(call, _obj(call, rest[0]))
     if m == "DELETE" and not rest:
         ids = [i for i in call.params.get("ids", "").split(",") if i]
         _check_size(len(ids))
@@ -413,6 +418,46 @@ def collections(call: Call) -> Reply:
     items = [_collection_item(call, obj, op, r) for r in records]
     outs = dml.execute(call.ctx(), obj, op, items, all_or_none=all_or_none)
     return Reply(200, [o.as_json(with_created=op == dml.INSERT) for o in outs])
+
+
+def _retrieve(call: Call, obj: ObjectDef) -> Reply:
+    """Records by id, in request order; null where an id matches no live record."""
+    if call.method == "GET":
+        ids = [i for i in call.params.get("ids", "").split(",") if i]
+        names = [n for n in call.params.get("fields", "").split(",") if n]
+    else:
+        body = call.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]}')
+        ids, names = list(body.get("ids") or []), list(body.get("fields") or [])
+    if not names:
+        raise ApiError(400, "MISSING_ARGUMENT", "fields must be specified")
+    _check_size(len(ids))
+    fields = []
+    for raw in names:
+        f = obj.field(raw.strip())
+        if f is None:
+            raise ApiError(
+                400, "INVALID_FIELD", f"No such column '{raw}' on sobject of type {obj.name}"
+            )
+        fields.append(f.name)
+    pick = fields if "Id" in fields else [*fields, "Id"]
+    wanted = {i: canonical(i) for i in ids}
+    rows = (
+        call.org.store.connection()
+        .execute(
+            f"SELECT {', '.join(quote(n) for n in pick)} FROM {quote(obj.table)} "
+            'WHERE "Id" IN (SELECT value FROM json_each(?)) AND "IsDeleted" = 0',
+            (json.dumps([c for c in wanted.values() if c]),),
+        )
+        .fetchall()
+    )
+    by_id = {r[pick.index("Id")]: r[: len(fields)] for r in rows}
+    out = []
+    for i in ids:
+        row = by_id.get(wanted[i] or "")
+        out.append(None if row is None else _row_json(obj, call.version, fields, row, wanted[i]))
+    return Reply(200, out)
 
 
 def _collection_item(call: Call, obj: ObjectDef, op: str, record: Any) -> dml.Item:
