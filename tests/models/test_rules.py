@@ -288,6 +288,7 @@ def test_r8_orphans_duplicates_and_mismatches_are_reported_not_queued(
     scenario.prop(124, sfdc_id=PK15)
     scenario.prop(125, sfdc_id=None)
     scenario.prop(126)
+    scenario.prop(127, sfdc_id=f" {PK15}")  # 15-char in RDS ...
     exact = scenario.record(123, sf_property_id=PK18)  # fine
     dup = scenario.record("00123")  # equivalent text beside the exact record
     orphan = scenario.record(999)
@@ -295,6 +296,8 @@ def test_r8_orphans_duplicates_and_mismatches_are_reported_not_queued(
     lonely = scenario.record(" 0126")  # names 126, which has no exact record: orphan
     mismatch = scenario.record(124, sf_property_id="001000000000099")
     same_15 = scenario.record(125, sf_property_id="   ")  # blank: not a mismatch
+    # ... and its 18-char form, lower-case suffix, in Salesforce: the same id, no mismatch.
+    same_18 = scenario.record(127, sf_property_id=PK18[:15] + PK18[15:].lower())
     scenario.build()
     exc = {
         r[0]: (r[1], r[2])
@@ -313,7 +316,8 @@ def test_r8_orphans_duplicates_and_mismatches_are_reported_not_queued(
     assert "00123" in exc[dup][1] and "123" in exc[dup][1]
     assert orphan in exc[orphan][1]
     update_ids = ids(scenario, "properties_to_update", "id")
-    assert update_ids == sorted([exact, mismatch, same_15])  # mismatch still gets R4 values
+    # The mismatch still gets its R4 values.
+    assert update_ids == sorted([exact, mismatch, same_15, same_18])
     assert ids(scenario, "properties_to_create") == [126]  # ' 0126' is not its record
     results = {r.name: r for r in models.checks.run_checks(scenario.engine)}
     assert all(r.passed for r in results.values()), results
