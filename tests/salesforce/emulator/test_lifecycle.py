@@ -12,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,25 +134,12 @@ def test_connection_file(tmp_path: Path) -> None:
 
 
 def test_cli_serve_until_sigterm(tmp_path: Path) -> None:
-    data = tmp_path / "org"
-    proc = subprocess.Popen(
-        [PROPSYNC, "emulator", "serve", "--data", str(data), "--json",
-         "--latency-ms", "1", "--knobs", '{"lock_error_rate": 0.0}'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        lines = []
-        assert proc.stdout is not None
-        while True:
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read() if proc.stderr else "no output"
-            lines.append(line)
-            if line.startswith("}"):
-                break
-        doc = json.loads("".join(lines))
-        assert doc["instance_url"].startswith("https://127.0.0.1:")
-        import requests
+    import requests
 
+    data = tmp_path / "org"
+    proc, doc = _serve(data, "--latency-ms", "1", "--knobs", '{"lock_error_rate": 0.0}')
+    try:
+        assert doc["instance_url"].startswith("https://127.0.0.1:")
         s = requests.Session()
         s.verify = doc["ca_file"]
         s.trust_env = False
@@ -160,8 +148,7 @@ def test_cli_serve_until_sigterm(tmp_path: Path) -> None:
         assert r.status_code == 200
         assert read_connection(data)["pid"] == proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=20)
+        rc = _stop(proc)
     assert rc == 0
     assert not (data / "connection.json").exists()
 
@@ -179,36 +166,44 @@ def test_cli_takes_defaults_from_the_workspace(tmp_path: Path) -> None:
     (tmp_path / "propsync.toml").write_text(
         '[salesforce.emulator]\ndata = "my-org"\nworkflow_enabled = false\n'
     )
-    proc = subprocess.Popen(
-        [PROPSYNC, "emulator", "serve", "--json"], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc, doc = _serve(None, cwd=tmp_path)
     try:
-        assert proc.stdout is not None
-        lines = []
-        while not lines or not lines[-1].startswith("}"):
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read() if proc.stderr else ""
-            lines.append(line)
-        doc = json.loads("".join(lines))
         assert Path(doc["connection_file"]) == tmp_path / "my-org" / "connection.json"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        assert _stop(proc) == 0
 
 
-def _serve(data: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen(
-        [PROPSYNC, "emulator", "serve", "--data", str(data), "--json", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+def _serve(
+    data: Path | None, *extra: str, cwd: Path | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`propsync emulator serve --json` as a child process; stderr goes to a file (a
+    pipe nobody reads could fill and block the server)."""
+    args = [PROPSYNC, "emulator", "serve", "--json", *extra]
+    if data is not None:
+        args += ["--data", str(data)]
+    err = tempfile.NamedTemporaryFile("w+", suffix=".stderr", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=err, text=True)
+    proc.errfile = err.name  # type: ignore[attr-defined]
     assert proc.stdout is not None
     lines: list[str] = []
     while not lines or not lines[-1].startswith("}"):
         line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else ""
+        assert line, Path(err.name).read_text()
         lines.append(line)
     return proc, json.loads("".join(lines))
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    """SIGTERM, then the exit code; the child's stderr in the message if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(
+            "emulator did not stop on SIGTERM: " + Path(proc.errfile).read_text()  # type: ignore[attr-defined]
+        ) from None
 
 
 @pytest.mark.slow
@@ -260,5 +255,4 @@ def test_a_job_survives_kill_9_of_the_server(tmp_path: Path) -> None:
         assert len(ok) == n and len({r["sf__Id"] for r in ok}) == n
         assert {r[EXTERNAL_ID] for r in ok} == {f"kill-{i}" for i in range(n)}
     finally:
-        proc2.send_signal(signal.SIGTERM)
-        proc2.wait(timeout=20)
+        assert _stop(proc2) == 0
