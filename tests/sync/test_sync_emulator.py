@@ -49,6 +49,7 @@ def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_not
     assert doc["records_to_write"]["update"] == truth["update_records_with_changes"]
     assert {r["rds_property_id"] for r in doc["queues"]["create"]["invalid"]} == set(unsyncable)
 
+    caplog.clear()
     result = run_sync(org.ws, "all")
     assert result.status == "PARTIAL" and result.exit_code == 1
     lines = [r for r in caplog.records if r.name.startswith("propsync.sync")]
@@ -248,3 +249,31 @@ def test_a_spent_quota_stops_the_run_cleanly(tmp_path: Path) -> None:
         assert again.totals()["sent"] == len(ids) - len(rows)  # picks up the rest
     finally:
         org.close()
+
+
+def test_incremental_refresh_sees_changes_and_deletions_made_in_salesforce(
+    org: Org, caplog: pytest.LogCaptureFixture
+) -> None:
+    from propsync.salesforce.connect import connect
+
+    caplog.set_level(logging.INFO, logger="propsync")
+    run_sync(org.ws, "all")
+    engine = org.ws.engine()
+    victim, flipped = (
+        r[0]
+        for r in engine.rows(
+            "SELECT id FROM properties_to_update WHERE is_active AND NOT idv_enabled"
+            " ORDER BY id LIMIT 2"
+        )
+    )
+    with connect(org.ws) as sf:
+        sf.collections("delete", [{"Id": victim}])
+        sf.collections("update", [{"Id": flipped, "IDV_Enabled__c": True}])
+    caplog.clear()
+    p = plan(org.ws, "all")
+    assert any("salesforce='incremental'" in r.getMessage() for r in caplog.records)
+    update = p.queues["update"]
+    # The deleted record's property is queued again (R5); the flipped flag is set back.
+    assert p.queues["create"].records_to_write == 1
+    assert update.records_to_write == 1
+    assert next(f for f in update.fields if f.field == "IDV_Enabled__c").count == 1

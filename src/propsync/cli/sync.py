@@ -36,6 +36,11 @@ def _restrict_options(func: Any) -> Any:
         help="Resend records Salesforce rejected last time for the same values.",
     )(func)
     func = click.option(
+        "--full-refresh",
+        is_flag=True,
+        help="Extract every Salesforce record (default: only those changed since the last).",
+    )(func)
+    func = click.option(
         "--no-refresh",
         is_flag=True,
         help="Use the tables already in the engine instead of extracting RDS and Salesforce.",
@@ -86,6 +91,7 @@ def plan_cmd(
     pilot: str | None,
     ids: Path | None,
     no_refresh: bool,
+    full_refresh: bool,
     retry_failed: bool,
 ) -> None:
     """The dry run: what a sync would write, field by field, and its API cost."""
@@ -98,6 +104,7 @@ def plan_cmd(
             pilot=pilot,
             ids=ids,
             refresh_inputs=not no_refresh,
+            full_refresh=full_refresh,
             retry_failed=retry_failed,
             progress=progress,
         )
@@ -124,6 +131,7 @@ def sync_cmd(
     pilot: str | None,
     ids: Path | None,
     no_refresh: bool,
+    full_refresh: bool,
     retry_failed: bool,
 ) -> None:
     """Sync A (create), Sync B (update) or both (all)."""
@@ -138,6 +146,7 @@ def sync_cmd(
             dry_run=dry_run,
             force=force,
             refresh_inputs=not no_refresh,
+            full_refresh=full_refresh,
             retry_failed=retry_failed,
             progress=progress,
         )

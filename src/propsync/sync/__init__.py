@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from propsync.sync.history import run_report
 from propsync.sync.plan import QueuePlan, SyncPlan
+from propsync.sync.refresh import RefreshStats, refresh
 from propsync.sync.run import (
     QueueCounts,
     RunResult,
     compute_plan,
     guardrail,
     plan,
-    refresh,
     restriction,
     run_sync,
 )
@@ -25,6 +25,7 @@ from propsync.sync.run import (
 __all__ = [
     "QueueCounts",
     "QueuePlan",
+    "RefreshStats",
     "RunResult",
     "SyncPlan",
     "compute_plan",

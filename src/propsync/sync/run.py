@@ -5,11 +5,14 @@
     result = run_sync(ws, "all")             # RunResult; result.exit_code for cron
 
 By default both refresh their inputs first (RDS extract, Salesforce extract, models),
-because a plan over stale tables writes the wrong things; pass `refresh=False` when the
-caller has just done it. A run takes the state store's lock for each sync it runs,
-marks runs left RUNNING by a killed process ABORTED, records queue sizes, applies the
-Sync B guardrail, writes, and appends every record's outcome to the audit log as soon
-as it is known, so a kill -9 loses nothing that was written.
+because a plan over stale tables writes the wrong things; pass `refresh_inputs=False`
+when the caller has just done it (`propsync.sync.refresh`: Salesforce is read
+incrementally once the engine holds an extract; `full_refresh=True` reads it all).
+
+A run takes the state store's lock for each sync it runs, marks runs left RUNNING by a
+killed process ABORTED, records queue sizes, applies the Sync B guardrail, writes, and
+appends every record's outcome to the audit log as soon as it is known, so a kill -9
+loses nothing that was written.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from propsync.sync.logs import run_logging
 from propsync.sync.mapping import Queue, rules_from_describe
 from propsync.sync.payload import WriteItem, items_from_batch
 from propsync.sync.plan import QueuePlan, SyncPlan, Which, queue_plan, queues_of
+from propsync.sync.refresh import refresh
 from propsync.sync.restrict import Restriction, combine, from_ids, read_ids_file
 from propsync.sync.writer import Outcome, Writer
 
@@ -96,26 +100,6 @@ class RunResult:
 
 
 # --- inputs ---------------------------------------------------------------------------
-
-
-def refresh(ws: Workspace, client: Any, progress: Progress | None = None) -> None:
-    """Extract RDS and Salesforce into the engine and rebuild the models."""
-    from propsync import models, sources
-    from propsync.salesforce.extract import extract_product_property
-
-    engine = ws.engine()
-    _tick(progress, "extract", 0, 3)
-    sources.extract(ws)
-    _tick(progress, "extract", 1, 3)
-    extract_product_property(client, engine)
-    _tick(progress, "extract", 2, 3)
-    # The monitoring views read the state tables: migrate them (and copy them into the
-    # engine when the state lives in PostgreSQL) before building.
-    from propsync.state import open_state
-
-    open_state(ws).mirror_to(engine)
-    models.build(engine)
-    _tick(progress, "extract", 3, 3)
 
 
 def restriction(
@@ -274,6 +258,7 @@ def plan(
     pilot: str | None = None,
     ids: Iterable[str | int] | Path | None = None,
     refresh_inputs: bool = True,
+    full_refresh: bool = False,
     retry_failed: bool = False,
     client: Any = None,
     progress: Progress | None = None,
@@ -282,7 +267,7 @@ def plan(
     restrict = restriction(ws, pilot, ids)
     with _client(ws, client) as sf, _prefetch(sf.describe) as describe:
         if refresh_inputs:
-            refresh(ws, sf, progress)
+            refresh(ws, sf, progress, full=full_refresh)
         return compute_plan(
             ws, sf, which, restrict, retry_failed=retry_failed, describe=describe.result()
         )
@@ -347,6 +332,7 @@ def run_sync(
     dry_run: bool = False,
     force: bool = False,
     refresh_inputs: bool = True,
+    full_refresh: bool = False,
     retry_failed: bool = False,
     client: Any = None,
     progress: Progress | None = None,
@@ -390,7 +376,7 @@ def run_sync(
             log.info("sync %s started (dry run: %s)", which, dry_run)
             mark = time.monotonic()
             if refresh_inputs:
-                refresh(ws, client_used, progress)
+                refresh(ws, client_used, progress, full=full_refresh)
                 phases["refresh"] = time.monotonic() - mark
                 mark = time.monotonic()
             the_plan = compute_plan(
