@@ -1,9 +1,10 @@
 """Bring the engine's inputs up to date before a plan: RDS, Salesforce, the models.
 
 Salesforce is read incrementally when the engine already holds an extract: only the
-records whose LastModifiedDate is at or after the newest one in the engine (minus a
-margin, so a record saved while the last extract ran is not missed) are queried, with
-queryAll so deletions come too, and merged by Id. A run with nothing to change then
+records whose LastModifiedDate is at or after the start of the previous extract (minus
+a margin, `OVERLAP`, for clock skew and for transactions that committed after that
+extract with an earlier timestamp) are queried, with queryAll so deletions come too,
+and merged by Id. A run with nothing to change then
 costs one query instead of a full extract. The full extract runs when there is no
 extract yet, when the changes are many (above the client's bulk query threshold: a
 Bulk API query job is cheaper then), or when asked (`full=True`; run it daily: a
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("propsync.sync")
 
-# How far before the engine's newest LastModifiedDate the incremental query starts.
-OVERLAP = dt.timedelta(minutes=5)
+# How far before the previous extract's start the incremental query starts.
+OVERLAP = dt.timedelta(minutes=2)
 STAGING = f"{ENGINE_TABLE}__delta"
+WATERMARK = "_propsync_salesforce_watermark"  # when the engine's extract was taken
+_FINGERPRINT = "count(*) AS rows_seen, max(last_modified_date) AS newest_seen"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def refresh(
     tick("extract", 0, 3)
     sources.extract(ws)
     tick("extract", 1, 3)
+    taken_at = dt.datetime.now(dt.UTC)
     merged = None if full else salesforce_incremental(client, engine)
     if merged is None:
         from propsync.salesforce.extract import extract_product_property
@@ -66,6 +70,11 @@ def refresh(
         kind, rows = "full", extract_product_property(client, engine).rows
     else:
         kind, rows = "incremental", merged
+    engine.execute(
+        f"CREATE OR REPLACE TABLE {WATERMARK} AS SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, "
+        f"{_FINGERPRINT} FROM {ENGINE_TABLE}",
+        [taken_at],
+    )
     tick("extract", 2, 3)
     # The monitoring views read the state tables: migrate them (and copy them into the
     # engine when the state lives in PostgreSQL) before building.
@@ -84,12 +93,16 @@ def salesforce_incremental(client: Any, engine: Engine) -> int | None:
 
     from propsync.salesforce.extract import _from_records, arrow_schema, soql
 
-    if not engine.table_exists(ENGINE_TABLE):
+    if not engine.table_exists(ENGINE_TABLE) or not engine.table_exists(WATERMARK):
         return None
-    newest = engine.scalar(f"SELECT max(last_modified_date) FROM {ENGINE_TABLE}")
-    if newest is None:
+    # The extract must still be the one the watermark was taken with: if anything else
+    # replaced the table (an older snapshot, say), only a full extract is safe.
+    mark = engine.rows(f"SELECT taken_at, rows_seen, newest_seen FROM {WATERMARK}")
+    now = engine.rows(f"SELECT {_FINGERPRINT} FROM {ENGINE_TABLE}")
+    if not mark or mark[0][0] is None or tuple(mark[0][1:]) != tuple(now[0]):
         return None
-    since = (newest - OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    taken_at = mark[0][0]
+    since = (taken_at - OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     query = f"{soql(client.object_name)} WHERE LastModifiedDate >= {since}"
     pages = client.query_pages(query, include_deleted=True)
     first = next(pages, None)
