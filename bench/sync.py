@@ -288,13 +288,21 @@ def noop(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         print(f"loaded the org in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
         first = _child("propsync", root, [])
         print(f"converging run: {first}", file=sys.stderr)
+        # Steady state: the next run re-reads what the converging run wrote (it changed
+        # after that run's extract); once OVERLAP has passed, the run after it reads
+        # only what changed since, which is nothing.
+        from propsync.sync.refresh import OVERLAP
+
+        time.sleep(OVERLAP.total_seconds() + 5)
+        settle = _child("propsync", root, [])
+        print(f"settling run: {settle}", file=sys.stderr)
         full = _child("propsync", root, [])
         planned = _child("propsync-no-refresh", root, [])
     finally:
         emu.terminate()
         emu.wait(timeout=30)
-    return {"scale": args.noop_scale, "converging_run": first, "noop": full,
-            "noop_without_refresh": planned}  # fmt: skip
+    return {"scale": args.noop_scale, "converging_run": first, "settling_run": settle,
+            "noop": full, "noop_without_refresh": planned}  # fmt: skip
 
 
 def contender_propsync_no_refresh(root: Path) -> dict[str, Any]:

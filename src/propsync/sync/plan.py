@@ -218,7 +218,12 @@ def queue_plan(
             f"WHERE predicted_error <> '' OR held IS NOT NULL ORDER BY key LIMIT {LISTED_RECORDS}"
         )
     ]
-    matched = int(engine.scalar(f"SELECT count(*) FROM {view}") or 0)
+    # Unrestricted, the create table holds the whole view: no second scan to count it.
+    matched = (
+        rows_in_table
+        if queue == "create" and where == "TRUE"
+        else int(engine.scalar(f"SELECT count(*) FROM {view}") or 0)
+    )
     mode, calls = estimate_calls(records, cfg)
     plan = QueuePlan(
         queue=queue,
