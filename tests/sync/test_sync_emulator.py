@@ -277,3 +277,23 @@ def test_incremental_refresh_sees_changes_and_deletions_made_in_salesforce(
     assert p.queues["create"].records_to_write == 1
     assert update.records_to_write == 1
     assert next(f for f in update.fields if f.field == "IDV_Enabled__c").count == 1
+
+
+def test_pilot_restricts_a_run_to_its_set(org: Org) -> None:
+    plan(org.ws, "all")  # builds the views
+    engine = org.ws.engine()
+    creates = [r[0] for r in engine.rows(
+        "SELECT rds_property_id FROM properties_to_create ORDER BY rds_property_id DESC LIMIT 2"
+    )]  # fmt: skip
+    update = engine.rows(
+        "SELECT snappt_property_id_c FROM properties_to_update"
+        " WHERE has_changes_since_last_sync ORDER BY id LIMIT 1"
+    )[0][0]
+    rows = [{"queue": "create", "rds_property_id": int(i)} for i in creates]
+    rows.append({"queue": "update", "snappt_property_id_c": update})
+    open_state(org.ws).save_pilot_set("pilot-1", rows)
+    result = run_sync(org.ws, "all", pilot="pilot-1")
+    assert result.plan.restriction == "pilot pilot-1"
+    written = {str(r["rds_property_id"]) for r in _audit(org, result.run_id)}
+    assert written == {str(i) for i in creates} | {update}
+    assert open_state(org.ws).run(result.run_id)["pilot"] == "pilot-1"
