@@ -8,8 +8,8 @@ For each scale: generate the scenario into a DuckDB source file (not timed), the
 fresh child process (so its peak RSS is its own): copy the RDS tables and the org's
 starting state into the engine ("load"), create the views ("build": on DuckDB this stores
 rds_properties_enriched as a table), materialise what a sync's plan reads ("queues": the
-create queue and the changed part of the update queue into temporary tables, and the
-update queue's size), then query three dashboard widgets ("dashboard"). Prints a
+create queue and the changed part of the update queue into temporary tables), then
+count the update queue and query three dashboard widgets ("dashboard"). Prints a
 markdown table.
 Target (DESIGN.md): build + queues at 10M under 20 s on 2 cores.
 """
@@ -79,11 +79,11 @@ def measure_models(folder: Path, threads: int, memory_limit: str) -> dict[str, A
         "CREATE OR REPLACE TEMP TABLE bench_update AS SELECT * FROM properties_to_update"
         " WHERE has_changes_since_last_sync"
     )
-    out["update_queue"] = engine.scalar("SELECT COUNT(*) FROM properties_to_update")
     out["queues_s"] = time.perf_counter() - t
     out["create_queue"] = engine.scalar("SELECT COUNT(*) FROM bench_create")
     out["updates_pending"] = engine.scalar("SELECT COUNT(*) FROM bench_update")
     t = time.perf_counter()
+    out["update_queue"] = engine.scalar("SELECT COUNT(*) FROM properties_to_update")
     for view in ("feature_sync_accuracy", "properties_missing_from_sf", "multi_property_stats"):
         engine.rows(f"SELECT * FROM {view}")
     out["dashboard_s"] = time.perf_counter() - t
@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="8GB")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
     parser.add_argument("--postgres-scale", type=int, default=1_000_000)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,7 +166,8 @@ def main() -> None:
         result["generate_s"] = gen["seconds"]
         rows.append(result)
         print(f"scale {scale}: {result}", file=sys.stderr)
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
     print()

@@ -143,6 +143,9 @@ def test_materialised_models_switch_between_table_and_view(scenario: Scenario) -
     )
     assert kinds["rds_properties_enriched"] == "BASE TABLE"
     assert kinds["properties_to_update"] == "VIEW"
+    # The write settings used for the table are put back for everyone else.
+    assert scenario.engine.scalar("SELECT current_setting('preserve_insertion_order')") is True
+    assert scenario.engine.scalar("SELECT current_setting('force_compression')") == "auto"
     models.build(scenario.engine, materialize=False)
     kinds = dict(
         scenario.engine.rows("SELECT table_name, table_type FROM information_schema.tables")

@@ -55,8 +55,10 @@ LEFT JOIN (
 ) AS dp ON dp.snappt_property_id_c = pe.snappt_property_id_c
 WHERE pe.is_active
   AND NOT EXISTS (
+    -- Matched on the number (a faster hash key), then on the exact text (R5).
     SELECT 1
     FROM salesforce_product_property AS sp
-    WHERE sp.snappt_property_id_c = pe.snappt_property_id_c
+    WHERE TRY_CAST(sp.snappt_property_id_c AS BIGINT) = pe.rds_property_id
+      AND sp.snappt_property_id_c = pe.snappt_property_id_c
       AND COALESCE(sp.is_deleted, FALSE) = FALSE
   )
