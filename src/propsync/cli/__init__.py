@@ -79,7 +79,7 @@ def _setup_logging(debug: bool) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler], force=True
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler]
     )
 
 
