@@ -337,3 +337,16 @@ def test_nulls_everywhere_do_not_break_the_views(scenario: Scenario) -> None:
     assert row["idv_enabled_changed"] is True and row["name_changed"] is False
     for view in models.view_names():
         models.show(scenario.engine, view, None)
+
+
+def test_r8_no_mismatch_when_rds_knows_no_production_id(scenario: Scenario) -> None:
+    # The workflow gave the staging record a production id; RDS has no sfdc_id yet.
+    scenario.prop(1)
+    rid = scenario.record(1, sf_property_id=to18("a01000000000042"))
+    scenario.prop(2, sfdc_id="   ")
+    rid2 = scenario.record(2, sf_property_id=to18("a01000000000043"))
+    scenario.build()
+    for record in (rid, rid2):
+        row = scenario.one("SELECT * FROM properties_to_update WHERE id = ?", [record])
+        assert row["has_sf_property_id_mismatch"] is False
+    assert scenario.one("SELECT COUNT(*) AS n FROM sync_exceptions")["n"] == 0

@@ -44,7 +44,8 @@ Keys of `ground_truth.json` (all counts are over the whole generated data set):
   and leading zeros (e.g. '00123' beside the record '123'). It is not matched (not in the
   update queue), is reported, never touched.
 - `id_mismatches`: matched records whose sf_property_id__c is non-blank and, normalised by
-  R2, IS DISTINCT FROM their property's normalised sfdc_id.
+  R2, differs from their property's normalised sfdc_id; a property with no valid sfdc_id
+  has no mismatch (RDS does not know its production id yet).
 - `invalid_sfdc_ids`: properties whose sfdc_id holds something after trimming that R2
   rejects; `invalid_sfdc_ids_active`: of those, ACTIVE.
 - `sfdc_id_15_char`, `sfdc_id_with_whitespace`, `sfdc_id_lowercase_suffix`,
@@ -283,6 +284,7 @@ def count(
         if (
             sf_id is not None
             and sf_id.strip(TRIMMED)
+            and norm[pid] is not None
             and (memo[sf_id] if sf_id in memo else normalize(sf_id)) != norm[pid]
         ):
             out["id_mismatches"] += 1

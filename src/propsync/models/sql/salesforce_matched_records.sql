@@ -24,7 +24,7 @@
 --                                            equivalent text beside the exact one (R8)
 --                            'ORPHAN'        names no RDS property (R8)
 --   has_sf_property_id_mismatch   sf_property_id__c is set (non-blank) and differs from the
---                            property's normalised sfdc_id (R8: reported in sync_exceptions;
+--                            property's normalised sfdc_id, which is known (not NULL) (R8: reported in sync_exceptions;
 --                            the record still expects R4 values, and sf_property_id__c is
 --                            never written, R7)
 CREATE OR REPLACE VIEW salesforce_matched_records AS
@@ -203,6 +203,9 @@ SELECT
   COALESCE(
     s.exact_records > 0
     AND s.sf_id_trimmed <> ''
+    -- A property RDS knows no production id for (sfdc_id NULL) is not a mismatch: the
+    -- Salesforce workflow gave its staging record one, which RDS has yet to learn.
+    AND s.group_rds_sfdc_id IS NOT NULL
     AND (s.sf_property_id_normalized IS DISTINCT FROM s.group_rds_sfdc_id),
     FALSE
   ) AS has_sf_property_id_mismatch

@@ -7,7 +7,7 @@
 --                    'SF_DUPLICATE'    a second live record for one RDS property (see
 --                                      salesforce_matched_records); never touched
 --                    'ID_MISMATCH'     sf_property_id__c is set and differs from the
---                                      property's normalised sfdc_id; reported only: the
+--                                      property's normalised sfdc_id (when RDS has one); reported only: the
 --                                      record is still updated to its R4 values and
 --                                      sf_property_id__c is never written (R7)
 --                    'INVALID_SFDC_ID' an RDS property's sfdc_id is non-blank but not a valid
