@@ -76,6 +76,11 @@ def _default_target(config: Any, root: Path) -> str:
     help="Load the Salesforce starting state into the workspace's org through the API "
     "(default: on when [salesforce] kind is emulator).",
 )
+@click.option(
+    "--reset-org",
+    is_flag=True,
+    help="Empty the local emulator org first, so the starting state can load again.",
+)
 @pass_ctx
 @error_handler
 def generate_cmd(
@@ -87,6 +92,7 @@ def generate_cmd(
     now_text: str | None,
     as_json: bool,
     load_org: bool | None,
+    reset_org: bool,
 ) -> None:
     """Write synthetic RDS tables, the matching Salesforce starting state and the truth."""
     from propsync.generate import DEFAULT_SCALE, DEFAULT_SEED, generate
@@ -118,6 +124,13 @@ def generate_cmd(
         load_org = config is not None and config.salesforce.kind == "emulator"
     if load_org and config is None:
         raise UsageError("--load-org needs a workspace (propsync.toml) naming the org")
+    if reset_org:
+        if config is None or root is None or config.salesforce.kind != "emulator":
+            raise UsageError("--reset-org empties the local emulator org only")
+        from propsync.salesforce.emulator.harness import reset_data
+
+        data = Path(config.salesforce.emulator.data)
+        reset_data(data if data.is_absolute() else root / data)
     if as_json or ctx.quiet:
         truth = generate(**kwargs)
         loaded = _load_org(ctx, truth.salesforce_parquet) if load_org else None

@@ -87,7 +87,8 @@ def load_starting_state(
     if existing is not None:
         raise TerminalSalesforceError(
             f"the org already holds {client.object_name} records (e.g. {existing['Id']}); "
-            "a starting state loads into an empty org (for the emulator: a fresh data folder)"
+            "a starting state loads into an empty org "
+            "(for the emulator: `propsync generate --reset-org`)"
         )
     dataset = ds.dataset(path, format="parquet")
     names = set(dataset.schema.names)

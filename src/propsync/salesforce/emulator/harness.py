@@ -286,3 +286,31 @@ def _quick_stop_server(uvicorn: Any) -> Any:
 def read_connection(data_dir: Path | str) -> dict[str, Any]:
     """The connection.json of an emulator serving `data_dir` (FileNotFoundError if none)."""
     return dict(json.loads((Path(data_dir) / "connection.json").read_text()))
+
+
+def reset_data(data_dir: Path | str) -> None:
+    """Empty an emulator's data folder (records, jobs, tokens, CA) so the next start is a
+    fresh org. Refuses while a live server is serving the folder."""
+    import shutil
+
+    from propsync.errors import UsageError
+
+    folder = Path(data_dir)
+    try:
+        pid = int(read_connection(folder).get("pid") or 0)
+    except (FileNotFoundError, ValueError):
+        pid = 0
+    if pid and pid != os.getpid() and _alive(pid):
+        raise UsageError(f"an emulator (pid {pid}) is serving {folder}; stop it first")
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,5 @@
+"""`python -m propsync` runs the CLI."""
+
+from propsync.cli import main
+
+main()
