@@ -31,3 +31,24 @@ def test_generate_twice_needs_reset_org(tmp_path: Path) -> None:
     assert "--reset-org" in again.stderr
     reset = run("--quiet", "generate", "--scale", "200", "--reset-org", cwd=tmp_path)
     assert reset.returncode == 0, reset.stderr
+
+
+def test_demo_json_matches_its_ground_truth(tmp_path: Path) -> None:
+    import json
+
+    done = run(
+        "demo", "--workspace", str(tmp_path / "demo"), "--scale", "300", "--json", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    truth = json.loads((tmp_path / "demo" / "generated" / "ground_truth.json").read_text())
+    assert report["ok"] is True
+    assert report["before"]["properties_missing_from_sf"] == truth["properties_to_create"]
+    assert report["before"]["p1_missing"] == truth["properties_to_create_with_features"]
+    assert report["queues_before"]["properties_to_update"] == truth["properties_to_update"]
+    unsyncable = {str(u["rds_property_id"]) for u in truth["unsyncable"]}
+    assert {row["key"] for row in report["unsyncable"]} == unsyncable
+    assert report["after"]["properties_missing_from_sf"] == len(unsyncable)
+    assert report["after"]["feature_sync_accuracy_pct"] == 100.0
+    assert report["second_plan"]["records_to_write"]["total"] == 0
+    assert report["workflow"]["pending"] == 0

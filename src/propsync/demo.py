@@ -8,6 +8,7 @@ and the plan's success-metrics table, before and after, every figure computed.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable
@@ -136,6 +137,10 @@ def run_demo(
             seconds["extract + models"] = time.monotonic() - t
 
             t = time.monotonic()
+            # SOQL datetime literal; a second early, so nothing Sync A creates is missed.
+            sync_started = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
             runs = [
                 _run(ws, client, "create", sync_progress, run_sync),
                 # The first Sync B of a rollout is meant to change many records
@@ -146,7 +151,7 @@ def run_demo(
             seconds["sync"] = time.monotonic() - t
 
             t = time.monotonic()
-            workflow = _await_workflow(ws, client, tick)
+            workflow = _await_workflow(ws, client, tick, since=sync_started)
             seconds["workflow"] = time.monotonic() - t
 
             refresh(ws, client)
@@ -211,15 +216,18 @@ def _queue_sizes(ws: Workspace) -> dict[str, int]:
     }
 
 
-def _await_workflow(ws: Workspace, client: Any, tick: Step) -> dict[str, Any]:
-    """Wait until every record created by the demo's Sync A carries sf_property_id__c,
-    as the plan's Step 4.2 checks, bounded by the configured workflow delay."""
+def _await_workflow(ws: Workspace, client: Any, tick: Step, *, since: str) -> dict[str, Any]:
+    """Wait until every record created since `since` (the demo's Sync A) carries
+    sf_property_id__c, as the plan's Step 4.2 checks, bounded by the workflow delay."""
     cfg = ws.config.salesforce.emulator
     if not cfg.workflow_enabled:
         return {"enabled": False, "waited_s": 0.0, "pending": None}
     deadline = time.monotonic() + cfg.workflow_delay_s * 3 + 30
     started = time.monotonic()
-    soql = f"SELECT Id FROM {client.object_name} WHERE sf_property_id__c = null"
+    soql = (
+        f"SELECT Id FROM {client.object_name} "
+        f"WHERE sf_property_id__c = null AND CreatedDate >= {since}"
+    )
     pending = total = _count(client, soql)
     while pending and time.monotonic() < deadline:
         tick("await the Salesforce workflow (sf_property_id__c)", total - pending, total)

@@ -59,7 +59,8 @@ def demo_cmd(
     if as_json:
         emit_json(report.to_json())
     else:
-        _print(Console(), report)
+        # Piped output (cron mail, CI logs) gets room for the tables, not rich's 80 columns.
+        _print(Console(width=None if sys.stdout.isatty() else 120), report)
     sys.exit(0 if report.ok else 1)
 
 
@@ -99,15 +100,10 @@ def _print(console: Any, report: Any) -> None:
 
     if report.unsyncable:
         left = Table(title="Still missing: records Salesforce refuses, with the reason")
-        for col in ("queue", "record", "field", "reason"):
+        for col in ("queue", "RDS property", "reason"):
             left.add_column(col)
         for row in report.unsyncable:
-            left.add_row(
-                str(row.get("queue")),
-                str(row.get("key") or row.get("rds_property_id") or row.get("record")),
-                str(row.get("field")),
-                str(row.get("reason") or row.get("code")),
-            )
+            left.add_row(str(row["queue"]), str(row["key"]), str(row["reason"]))
         console.print(left)
     wf = report.workflow
     if wf.get("enabled"):
