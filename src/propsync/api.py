@@ -101,24 +101,26 @@ def generate(
         )
 
 
-def extract(workspace: WorkspaceLike = None, *, full: bool = False) -> ExtractStats:
-    """Copy the RDS tables into the engine (incremental where it can be)."""
+def extract(
+    workspace: WorkspaceLike = None, *, full: bool = False, build: bool = True
+) -> ExtractStats:
+    """Copy the RDS tables into the engine (incremental where it can be), then rebuild
+    the views over them unless `build=False`."""
     from propsync import sources
 
     with _opened(workspace) as ws:
-        return sources.extract(ws, full=full)
+        stats = sources.extract(ws, full=full)
+        if build:
+            ws.build_models(strict=False)
+        return stats
 
 
 def build_models(workspace: WorkspaceLike = None) -> list[str]:
     """Build every view over what is in the engine; return the view names. The state
     tables the monitoring views read are migrated (and mirrored into the engine when
     the state lives in PostgreSQL) first."""
-    from propsync import models
-    from propsync.state import open_state
-
     with _opened(workspace) as ws:
-        open_state(ws).mirror_to(ws.engine())
-        return list(models.build(ws.engine()))
+        return ws.build_models()
 
 
 def plan(

@@ -52,6 +52,17 @@ class Workspace:
             self._engine = connect(self.config.engine, self.root, tracer=self.tracer)
         return self._engine
 
+    def build_models(self, *, strict: bool = True) -> list[str]:
+        """Build every view in the engine. The state tables the monitoring views read are
+        migrated first (and mirrored into the engine when the state lives in PostgreSQL).
+        Call it after every extraction: the RDS side of the models is materialised."""
+        from propsync import models
+        from propsync.state import open_state
+
+        engine = self.engine()
+        open_state(self).mirror_to(engine)
+        return list(models.build(engine, strict=strict))
+
     def close(self) -> None:
         for obj in self._cache.values():
             close = getattr(obj, "close", None)

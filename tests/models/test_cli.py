@@ -13,7 +13,8 @@ from propsync.workspace import init
 from tests.models.conftest import Scenario
 
 
-def _workspace(tmp_path: Path, *, state: bool = True) -> Path:
+def _workspace(tmp_path: Path, *, state: bool = False) -> Path:
+    # The state tables are the workspace's own: `models build` migrates them.
     config = init(tmp_path)
     with DuckDBEngine(tmp_path / "propsync.duckdb") as engine:
         s = Scenario(engine)
@@ -44,11 +45,28 @@ def test_build_show_check(tmp_path: Path) -> None:
     assert json.loads(out)["passed"] is True
 
 
-def test_build_without_state_reports_skips(tmp_path: Path) -> None:
-    config = _workspace(tmp_path, state=False)
+def test_build_migrates_the_state_so_the_monitoring_views_build(tmp_path: Path) -> None:
+    config = _workspace(tmp_path)
     code, out = run(config, "build", "--json")
     assert code == 0, out
-    assert json.loads(out)["skipped"]["sync_health_7d"] == ["property_sync_audit_log"]
+    doc = json.loads(out)
+    assert doc["skipped"] == {}
+    assert {"sync_health_7d", "sync_queue_sizes_24h", "sync_monitoring_dashboard"} <= set(
+        doc["built"]
+    )
+
+
+def test_build_reports_views_it_cannot_build(tmp_path: Path) -> None:
+    config = init(tmp_path)
+    with DuckDBEngine(tmp_path / "propsync.duckdb") as engine:
+        s = Scenario(engine)
+        s.prop(1)
+        s.load(state=False)
+        engine.execute("DROP TABLE salesforce_product_property")
+    code, out = run(config, "build", "--json")
+    assert code == 0, out
+    skipped = json.loads(out)["skipped"]
+    assert skipped["properties_to_update"] == ["salesforce_product_property"]
 
 
 def test_show_unknown_view_is_a_usage_error(tmp_path: Path) -> None:

@@ -11,10 +11,16 @@ from propsync.cli import Context, emit_json, error_handler, pass_ctx
 
 @click.command("extract")
 @click.option("--full", is_flag=True, help="Read every row, not only rows changed since last time.")
+@click.option(
+    "--build/--no-build",
+    default=True,
+    show_default=True,
+    help="Rebuild the views over the new rows (they are stale until then).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_ctx
 @error_handler
-def extract_cmd(ctx: Context, full: bool, as_json: bool) -> None:
+def extract_cmd(ctx: Context, full: bool, build: bool, as_json: bool) -> None:
     """Copy companies, properties and property_features from the source into the engine.
 
     PostgreSQL sources are read in bulk (Arrow over ADBC) and, with `incremental = true`,
@@ -26,8 +32,9 @@ def extract_cmd(ctx: Context, full: bool, as_json: bool) -> None:
     with ctx.workspace() as ws:
         plain = as_json or ctx.quiet
         stats = sources.extract(ws, full=full) if plain else _with_progress(ws, full)
+        built = ws.build_models(strict=False) if build else []
     if as_json:
-        emit_json(stats.to_dict())
+        emit_json({**stats.to_dict(), "views_built": built})
         return
     if ctx.quiet:
         return
@@ -49,6 +56,8 @@ def extract_cmd(ctx: Context, full: bool, as_json: bool) -> None:
         )
     console = Console()
     console.print(table)
+    if built:
+        console.print(f"rebuilt {len(built)} views")
     for t in stats.tables.values():
         if t.mode == "full" and t.reason not in ("embedded source", "full extraction requested"):
             console.print(f"{t.table}: full read ({t.reason})")

@@ -24,9 +24,8 @@ def build_cmd(ctx: Context, as_json: bool) -> None:
     from propsync import models
 
     with ctx.workspace() as ws:
-        engine = ws.engine()
-        missing = models.missing_inputs(engine)
-        built = models.build(engine, strict=False)
+        built = ws.build_models(strict=False)
+        missing = models.missing_inputs(ws.engine())
     if as_json:
         emit_json({"built": built, "skipped": missing})
         return
