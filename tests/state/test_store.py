@@ -23,6 +23,7 @@ TABLES = {
     "pilot_sets",
     "signoffs",
     "state_migrations",
+    "sync_bulk_jobs",
 }
 
 
@@ -40,22 +41,27 @@ def test_migrations_are_versioned_and_idempotent(state_ws: StateWorkspace) -> No
         }
         assert names >= TABLES
     with state_ws.open() as ws:  # reopening applies nothing twice
-        assert [m["version"] for m in open_state(ws).migrations()] == [1]
+        store = open_state(ws)
+        assert [m["version"] for m in store.migrations()] == [
+            m.version for m in mig.available(store.kind)
+        ]
 
 
 def test_new_migration_applies_once_and_edits_are_refused(
     state_ws: StateWorkspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shipped = mig.available
-    extra = Migration(2, "002_notes.sql", "CREATE TABLE run_notes (run_id VARCHAR, note VARCHAR);")
+    n = max(m.version for m in shipped("duckdb")) + 1
+    name = f"{n:03d}_notes.sql"
+    extra = Migration(n, name, "CREATE TABLE run_notes (run_id VARCHAR, note VARCHAR);")
     monkeypatch.setattr(mig, "available", lambda dialect: [*shipped(dialect), extra])
     with state_ws.open() as ws:
         store = open_state(ws)
-        assert [m["version"] for m in store.migrations()] == [1, 2]
+        assert [m["version"] for m in store.migrations()][-2:] == [n - 1, n]
         assert store.migrate() == []
-    edited = Migration(2, "002_notes.sql", extra.sql + "\n-- edited")
+    edited = Migration(n, name, extra.sql + "\n-- edited")
     monkeypatch.setattr(mig, "available", lambda dialect: [*shipped(dialect), edited])
-    with state_ws.open() as ws, pytest.raises(StateError, match=r"002_notes\.sql changed after"):
+    with state_ws.open() as ws, pytest.raises(StateError, match=re.escape(name) + " changed after"):
         open_state(ws)
 
 
@@ -241,6 +247,38 @@ def test_store_never_updates_or_deletes(state_ws: StateWorkspace) -> None:
         store.runs()
     assert len(state_ws.statements) > 10  # the tracer really saw the store's SQL
     assert [s for s in state_ws.statements if _WRITES.match(s)] == []
+
+
+def test_bulk_jobs_stay_open_until_closed_and_their_run_is_over(
+    state_ws: StateWorkspace,
+) -> None:
+    with state_ws.open() as ws:
+        store = open_state(ws)
+        run_id = store.start_run("all")
+        for job, queue in (("750A", "create"), ("750B", "update")):
+            store.record_bulk_job(
+                run_id, queue=queue, job_id=job, operation="upsert", records=3, images_file="f"
+            )
+        assert store.open_bulk_jobs() == []  # its run is still RUNNING
+        store._finish(run_id, "ABORTED", {}, None, "killed")
+        found = store.open_bulk_jobs()
+        assert [j["job_id"] for j in found] == ["750A", "750B"]
+        assert [j["job_id"] for j in store.open_bulk_jobs(["update"])] == ["750B"]
+        assert store.audited_for_job(run_id, "750A") == 0
+        store.append_audit([_record(run_id, 1, job_id="750X,750A")])
+        assert store.audited_for_job(run_id, "750A") == 1
+        assert store.audited_for_job(run_id, "750B") == 0
+        store.close_bulk_job(found[0], "RECONCILED", by_run="later", detail={"succeeded": 3})
+        assert [j["job_id"] for j in store.open_bulk_jobs()] == ["750B"]
+        events = store.bulk_job_events(run_id)
+        assert [(e["job_id"], e["event"]) for e in events] == [
+            ("750A", "SUBMITTED"),
+            ("750B", "SUBMITTED"),
+            ("750A", "RECONCILED"),
+        ]
+        assert events[-1]["detail"] == {"succeeded": 3} and events[-1]["reconciled_by"] == "later"
+        with pytest.raises(StateError, match="event"):
+            store.close_bulk_job(found[1], "DONE")
 
 
 def test_postgres_refuses_updates_and_deletes(pg_dsn: str, state_ws: StateWorkspace) -> None:

@@ -175,47 +175,92 @@ def test_lock_errors_503s_and_an_expired_session_end_succeeded_with_nothing_lost
 
 
 @pytest.mark.slow
-def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges(tmp_path: Path) -> None:
+def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges_and_audits_every_write(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
     import os
     import signal
     import subprocess
     import sys
     import time
+    from collections import Counter
 
-    org = make_org(tmp_path / "org", sync={"bulk_threshold": 20})
+    from propsync.salesforce.connect import connect
+
+    # Workflow off: then every record modified after t0 was written by the sync.
+    org = make_org(tmp_path / "org", sync={"bulk_threshold": 20}, workflow_enabled=False)
     try:
         before = org.live_records_per_external_id()
-        jobs_before = _ingest_jobs(org)
+        jobs_before = {j["id"] for j in _ingest_jobs(org)}
         org.ws.close()  # the subprocess needs the DuckDB file to itself
-        # Jobs finish server-side but report InProgress for many polls: a wide window.
-        org.emu.set_knobs(inprogress_polls=1_000)
+        # Slow calls and a job that reports InProgress a few polls after it finished:
+        # the kill lands while Salesforce runs (or has run) a job nobody will read.
+        org.emu.set_knobs(latency_ms=300, inprogress_polls=3)
+        t0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
         cli = str(Path(sys.executable).parent / "propsync")
         proc = subprocess.Popen(
             [cli, "--config", str(org.config_path), "sync", "all", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 60
-        while _ingest_jobs(org) <= jobs_before:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no Bulk API job started"
-            time.sleep(0.05)
-        time.sleep(0.3)  # the job is uploaded and being polled
-        assert proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
+        while not [
+            j for j in _ingest_jobs(org) if j["id"] not in jobs_before and j["state"] != "Open"
+        ]:
+            assert proc.poll() is None, "the sync ended before a Bulk API job was closed"
+            assert time.monotonic() < deadline, "no Bulk API job was closed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # the job is closed: Salesforce runs it anyway
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL
-        org.emu.set_knobs(inprogress_polls=0)
+        org.emu.set_knobs(latency_ms=0, inprogress_polls=0)
+        killed_jobs = [j["id"] for j in _ingest_jobs(org) if j["id"] not in jobs_before]
 
         ws = org.reopen()
-        rerun = run_sync(ws, "all")
         state = open_state(ws)
-        killed = [r for r in state.runs(limit=5) if r["run_id"] != rerun.run_id]
-        assert killed[0]["status"] == "ABORTED" and "ended without finishing" in killed[0]["error"]
-        assert rerun.status == "PARTIAL"  # only the unsyncable records fail
-        assert rerun.totals()["failed"] == len(_unsyncable(org))
+        killed_run = state.runs(limit=1)[0]
+        journal = state.bulk_job_events(killed_run["run_id"])
+        # Journalled before upload: every job the killed run created, none closed.
+        assert {e["job_id"] for e in journal} == set(killed_jobs)
+        assert all(e["event"] == "SUBMITTED" for e in journal)
+
+        rerun = run_sync(ws, "all")
+        killed = state.run(killed_run["run_id"])
+        assert killed["status"] == "ABORTED" and "ended without finishing" in killed["error"]
+        closing = [
+            e for e in state.bulk_job_events(killed_run["run_id"]) if e["event"] != "SUBMITTED"
+        ]
+        assert {e["job_id"] for e in closing} == set(killed_jobs)  # each closed once
+        assert {e["event"] for e in closing} == {"RECONCILED"}
+        assert {e["reconciled_by"] for e in closing} == {rerun.run_id}
+        killed_rows = _audit(org, killed_run["run_id"])
+        assert any(r["job_id"] == killed_jobs[-1] for r in killed_rows)
+        assert all(r["after_values"] for r in killed_rows)  # images kept
+        assert not list((org.root / "jobs").glob("*.parquet"))  # cleaned up
         assert plan(ws, "all").records_to_write == 0
+
+        # Every record Salesforce wrote since t0 has exactly one SUCCESS audit row,
+        # across the killed run and the rerun: nothing unaudited, nothing written twice.
+        with connect(ws) as sf:
+            written = {
+                r["Id"]
+                for r in sf.query_all(
+                    "SELECT Id, LastModifiedDate FROM product_property__c",
+                    include_deleted=False,
+                )
+                if dt.datetime.fromisoformat(r["LastModifiedDate"].replace("+0000", "+00:00")) >= t0
+            }
+        rows = killed_rows + _audit(org, rerun.run_id)
+        successes = Counter(r["salesforce_id"] for r in rows if r["sync_status"] == "SUCCESS")
+        assert written and set(successes) == written
+        assert set(successes.values()) == {1}
+        # The unsyncable records failed once, with Salesforce's codes, in one run or other.
+        failed = [r for r in rows if r["sync_status"] == "FAILED"]
+        assert sorted(str(r["rds_property_id"]) for r in failed) == sorted(_unsyncable(org))
+        assert {str(r["rds_property_id"]): r["error_code"] for r in failed} == _unsyncable(org)
+
         after = org.live_records_per_external_id()
         assert all(after[k] <= max(before[k], 1) for k in after)
         missing = set(before) | {str(i) for i in _valid_ids(org)}
@@ -224,9 +269,15 @@ def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges(tmp_path: Path)
         org.close()
 
 
-def _ingest_jobs(org: Org) -> int:
+def _ingest_jobs(org: Org) -> list[dict]:
+    """The org's ingest jobs (id, state as stored, not as a poll reports it)."""
+    import json
+
     con = org.emu.org.store.connection()
-    return int(con.execute("SELECT count(*) FROM jobs WHERE kind = 'ingest'").fetchone()[0])
+    docs = [json.loads(r[0]) for r in con.execute(
+        "SELECT info FROM jobs WHERE kind = 'ingest' ORDER BY created_at"
+    )]  # fmt: skip
+    return [{"id": d["id"], "state": d["state"]} for d in docs]
 
 
 def test_a_spent_quota_stops_the_run_cleanly(tmp_path: Path) -> None:

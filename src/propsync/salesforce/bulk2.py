@@ -210,6 +210,9 @@ def _header(columns: list[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+OnJob = Callable[[str, list[str]], None]
+
+
 @dataclass
 class _Job:
     id: str
@@ -225,9 +228,14 @@ def ingest(
     external_id: str | None = None,
     key: str | None = None,
     max_job_bytes: int = MAX_JOB_BYTES,
+    on_job: OnJob | None = None,
 ) -> BulkResult:
     """See `SalesforceClient.bulk_ingest`. Jobs are uploaded one after another, then
-    all are awaited, so Salesforce processes one while we upload the next."""
+    all are awaited, so Salesforce processes one while we upload the next.
+
+    `on_job(job_id, keys)` is called for each job once it exists and before its data is
+    uploaded (a caller journals it there, so a job whose results it never reads can be
+    reconciled later with `existing_job_results`); if it raises, the job is aborted."""
     if op not in ("insert", "update", "upsert", "delete", "hardDelete"):
         raise UsageError(f"unknown Bulk API operation {op!r}")
     if len(set(columns)) != len(columns):
@@ -252,13 +260,13 @@ def ingest(
                 raise UsageError(f"{key} {k!r} appears twice; results could not be matched")
             seen.add(k)
         if chunk_keys and size + len(data) > max_job_bytes:
-            jobs.append(_submit(client, op, ext, chunk, chunk_keys))
+            jobs.append(_submit(client, op, ext, chunk, chunk_keys, on_job))
             chunk, chunk_keys, size = bytearray(header), [], len(header)
         chunk += data
         chunk_keys.extend(keys)
         size += len(data)
     if chunk_keys:
-        jobs.append(_submit(client, op, ext, chunk, chunk_keys))
+        jobs.append(_submit(client, op, ext, chunk, chunk_keys, on_job))
     del chunk
     del seen
     for job in jobs:
@@ -275,6 +283,7 @@ def _submit(
     ext: str | None,
     data: bytearray,
     keys: list[str],
+    on_job: OnJob | None = None,
 ) -> _Job:
     """Create a job, upload its CSV, close it. A failed upload aborts the job and the
     whole unit is repeated on a fresh job (a half-uploaded job is never closed)."""
@@ -292,6 +301,12 @@ def _submit(
         attempt += 1
         job = client.http("POST", "jobs/ingest/", json=body, what=f"create {op} job").json()
         job_id = job["id"]
+        if on_job is not None:
+            try:
+                on_job(job_id, keys)
+            except BaseException:
+                _abort(client, job_id)
+                raise
         try:
             client.http(
                 "PUT",
@@ -396,8 +411,11 @@ def _read_results(
             log.warning("%s of job %s broke off (%s); downloading again", which, job_id, exc)
 
 
-def _collect(client: SalesforceClient, job: _Job, key: str) -> list[RecordResult]:
-    info = wait_for_job(client, "ingest", job.id)
+def _collect(
+    client: SalesforceClient, job: _Job, key: str, info: dict[str, Any] | None = None
+) -> list[RecordResult]:
+    if info is None:
+        info = wait_for_job(client, "ingest", job.id)
     state = info.get("state")
     processed = int(info.get("numberRecordsProcessed") or 0)
     failed = int(info.get("numberRecordsFailed") or 0)
@@ -454,3 +472,36 @@ def _row_key(row: dict[str, str], key: str, job_id: str) -> str:
     if value is None:
         raise TerminalSalesforceError(f"job {job_id}: result file has no column {key}")
     return value
+
+
+def existing_job_results(
+    client: SalesforceClient,
+    job_id: str,
+    keys: list[str],
+    *,
+    key: str,
+    wait_s: float = 30.0,
+) -> tuple[dict[str, Any], list[RecordResult] | None]:
+    """The job info and per-record results of an ingest job created earlier (perhaps
+    by a process that died before reading them), mapped to `keys` as `ingest` maps
+    them: a key the job has no result for is NOT_PROCESSED (unprocessed) or NO_RESULT.
+    Polls up to `wait_s` for the job to finish; results are None if it has not."""
+    deadline = time.monotonic() + wait_s
+    delay = client.poll_interval_s
+    info = _job(client, "ingest", job_id)
+    while info.get("state") not in _FINAL_STATES:
+        if info.get("state") == "Open":
+            # Never closed: Salesforce will not process it. Abort it so it never runs.
+            _abort(client, job_id)
+            info = _job(client, "ingest", job_id)
+            continue
+        if time.monotonic() + delay > deadline:
+            return info, None
+        time.sleep(delay)
+        delay = min(delay * 1.3, _MAX_POLL_S)
+        info = _job(client, "ingest", job_id)
+    if info.get("state") != "JobComplete" and not int(info.get("numberRecordsProcessed") or 0):
+        reason = info.get("errorMessage") or f"job {job_id} ended {info.get('state')}"
+        nothing = [SFErrorItem("NOT_PROCESSED", reason)]
+        return info, [RecordResult(key=k, success=False, errors=nothing) for k in keys]
+    return info, _collect(client, _Job(job_id, keys), key, info)

@@ -372,6 +372,7 @@ class SalesforceClient:
         external_id: str | None = None,
         key: str | None = None,
         max_job_bytes: int = bulk2.MAX_JOB_BYTES,
+        on_job: bulk2.OnJob | None = None,
     ) -> BulkResult:
         """Write records with Bulk API 2.0 ingest jobs (one job, or several when the CSV
         passes Salesforce's per-job size limit). `columns` fixes the CSV column order;
@@ -385,6 +386,7 @@ class SalesforceClient:
             external_id=external_id,
             key=key,
             max_job_bytes=max_job_bytes,
+            on_job=on_job,
         )
 
     # --- lifetime --------------------------------------------------------------------

@@ -55,6 +55,20 @@ RUN_COLUMNS = (
     "version",
 )
 RUN_JSON = ("params", "counts")
+BULK_JOB_COLUMNS = (
+    "event_time",
+    "event",
+    "run_id",
+    "queue",
+    "job_id",
+    "operation",
+    "records",
+    "attempt",
+    "submitted_at",
+    "images_file",
+    "reconciled_by",
+    "detail",
+)
 PAGE = 50_000
 
 
@@ -442,3 +456,77 @@ class StateStore(ABC):
     def signoffs(self, name: str) -> list[dict[str, Any]]:
         """Every sign-off on a pilot, oldest first."""
         return self._dicts("SELECT * FROM signoffs WHERE pilot_name = ? ORDER BY signed_at", [name])
+
+    # -- Bulk API jobs -----------------------------------------------------------------
+    def record_bulk_job(
+        self,
+        run_id: str,
+        *,
+        queue: str,
+        job_id: str,
+        operation: str,
+        records: int,
+        attempt: int = 1,
+        images_file: str | None = None,
+    ) -> None:
+        """Journal a Bulk API ingest job before its data is uploaded ('SUBMITTED')."""
+        if queue not in ("create", "update"):
+            raise StateError(f"bulk job {job_id}: queue {queue!r} must be create or update")
+        at = now()
+        row = (at, "SUBMITTED", run_id, queue, job_id, operation, records, attempt, at,
+               images_file, None, None)  # fmt: skip
+        self._insert("sync_bulk_jobs", BULK_JOB_COLUMNS, [row])
+
+    def close_bulk_job(
+        self,
+        job: Mapping[str, Any],
+        event: str,
+        *,
+        by_run: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append a job's closing event: 'RECORDED' (its run audited its records) or
+        'RECONCILED' (run `by_run` did, from the job's results). `job` is a
+        SUBMITTED row of `open_bulk_jobs` (or the same fields)."""
+        if event not in ("RECORDED", "RECONCILED"):
+            raise StateError(f"bulk job {job['job_id']}: event {event!r}")
+        note = to_json(dict(detail) if detail else None, where=f"bulk job {job['job_id']}")
+        row = (now(), event, job["run_id"], job["queue"], job["job_id"], job["operation"],
+               int(job["records"]), int(job["attempt"]), job["submitted_at"],
+               job.get("images_file"), by_run, note)  # fmt: skip
+        self._insert("sync_bulk_jobs", BULK_JOB_COLUMNS, [row])
+
+    def open_bulk_jobs(self, queues: Sequence[str] = ("create", "update")) -> list[dict[str, Any]]:
+        """Jobs journalled SUBMITTED with no closing event whose run is over (a killed
+        run, once ABORTED, or one that stopped on an error): their outcome is known to
+        Salesforce only. Oldest first."""
+        if not queues:
+            return []
+        marks = ", ".join("?" for _ in queues)
+        rows = self._dicts(
+            "SELECT j.* FROM sync_bulk_jobs AS j JOIN sync_runs_latest AS r"
+            " ON r.run_id = j.run_id"
+            f" WHERE j.event = 'SUBMITTED' AND r.status <> 'RUNNING' AND j.queue IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM sync_bulk_jobs AS c"
+            " WHERE c.job_id = j.job_id AND c.event <> 'SUBMITTED')"
+            " ORDER BY j.event_id",
+            list(queues),
+        )
+        return [decode(r, ("detail",)) for r in rows]
+
+    def bulk_job_events(self, run_id: str) -> list[dict[str, Any]]:
+        """Every journalled event of one run's Bulk API jobs, oldest first."""
+        rows = self._dicts(
+            "SELECT * FROM sync_bulk_jobs WHERE run_id = ? ORDER BY event_id", [run_id]
+        )
+        return [decode(r, ("detail",)) for r in rows]
+
+    def audited_for_job(self, run_id: str, job_id: str) -> int:
+        """Audit rows of a run that name a Bulk API job (a row's job_id may list several
+        jobs, comma-separated)."""
+        rows = self._dicts(
+            "SELECT count(*) AS n FROM property_sync_audit_log"
+            " WHERE run_id = ? AND (job_id = ? OR job_id LIKE ?)",
+            [run_id, job_id, f"%{job_id}%"],
+        )
+        return int(rows[0]["n"]) if rows else 0

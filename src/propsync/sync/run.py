@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from propsync.errors import GuardrailTripped, LockHeld, PropsyncError, QuotaExhausted
 from propsync.sync import audit
+from propsync.sync.jobs import BulkJournal, reconcile
 from propsync.sync.logs import run_logging
 from propsync.sync.mapping import Queue, rules_from_describe
 from propsync.sync.payload import WriteItem, items_from_batch
@@ -44,6 +45,7 @@ log = logging.getLogger("propsync.sync")
 # progress(phase, done, total): phase is "extract", "plan", "create" or "update".
 Progress = Callable[[str, int, int], None]
 STREAM_BATCH = 10_000
+JOBS_DIR = "jobs"  # workspace folder of the row images of Bulk API jobs in flight
 
 
 @dataclass
@@ -375,6 +377,8 @@ def run_sync(
             describe = stack.enter_context(_prefetch(client_used.describe))
             log.info("sync %s started (dry run: %s)", which, dry_run)
             mark = time.monotonic()
+            if not dry_run:
+                _reconcile(ws, state, client_used, queues, run_id)
             if refresh_inputs:
                 refresh(ws, client_used, progress, full=full_refresh)
                 phases["refresh"] = time.monotonic() - mark
@@ -394,7 +398,8 @@ def run_sync(
             phases["plan"] = time.monotonic() - mark
             mark = time.monotonic()
             if not dry_run:
-                writer = Writer(client_used, ws.config.sync)
+                journal = BulkJournal(state, run_id, ws.path(JOBS_DIR))
+                writer = Writer(client_used, ws.config.sync, journal=journal)
                 for queue in queues:
                     _write_queue(
                         ws, state, writer, the_plan.queues[queue], run_id, counts, progress
@@ -429,6 +434,22 @@ def run_sync(
         error=error,
         phases=phases,
     )
+
+
+def _reconcile(ws: Workspace, state: Any, client: Any, queues: Iterable[str], run_id: str) -> None:
+    """Audit the records of Bulk API jobs whose run died before reading their results
+    (`propsync.sync.jobs`); before the refresh, so the plan sees those records as
+    written and never sends them again."""
+    done = reconcile(state, client, list(queues), ws.path(JOBS_DIR), by_run=run_id)
+    if done["jobs"] or done["left"]:
+        log.warning(
+            "reconciled %d Bulk API job(s) of ended runs (%d record(s) succeeded, %d failed)"
+            "; %d job(s) still in progress, left for the next run",
+            done["jobs"],
+            done["succeeded"],
+            done["failed"],
+            done["left"],
+        )
 
 
 def _status(counts: dict[str, QueueCounts]) -> str:

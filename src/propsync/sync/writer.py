@@ -24,6 +24,7 @@ from propsync.sync.payload import WriteItem, chunked
 if TYPE_CHECKING:
     from propsync.config import SyncConfig
     from propsync.salesforce.errors import RecordResult
+    from propsync.sync.jobs import BulkJournal
 
 log = logging.getLogger("propsync.sync")
 
@@ -52,6 +53,7 @@ class WriteClient(Protocol):
         *,
         columns: list[str],
         external_id: str | None = ...,
+        on_job: Callable[[str, list[str]], None] | None = ...,
     ) -> Any: ...
 
 
@@ -95,10 +97,12 @@ class Writer:
         cfg: SyncConfig,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        journal: BulkJournal | None = None,
     ) -> None:
         self.client = client
         self.cfg = cfg
         self.sleep = sleep
+        self.journal = journal
 
     def window_size(self, total: int) -> int:
         """How many items are written (and their retries settled) before moving on."""
@@ -123,7 +127,9 @@ class Writer:
             # A resubmission is small: collections unless it alone reaches the threshold.
             use_bulk = bulk and len(pending) >= self.cfg.bulk_threshold
             groups = [pending] if use_bulk else list(chunked(pending, self.cfg.collection_size))
-            for group, (results, api, job) in self._send_all(groups, bulk=use_bulk):
+            for group, (results, api, job) in self._send_all(
+                groups, bulk=use_bulk, attempt=attempt
+            ):
                 final: list[tuple[WriteItem, Outcome]] = []
                 for item in group:
                     res = results.get(item.key)
@@ -153,7 +159,9 @@ class Writer:
                             )
                         )
                 if final:
-                    yield final
+                    yield final  # the caller appends their audit rows before resuming
+                if use_bulk and self.journal is not None:
+                    self.journal.recorded()
             if retry:
                 wait = backoff_s(attempt, self.cfg.backoff_base_s)
                 log.info(
@@ -167,7 +175,7 @@ class Writer:
             attempt += 1
 
     def _send_all(
-        self, groups: list[list[WriteItem]], *, bulk: bool
+        self, groups: list[list[WriteItem]], *, bulk: bool, attempt: int = 1
     ) -> Iterator[tuple[list[WriteItem], Sent]]:
         """Send groups, up to COLLECTION_WORKERS collections requests at a time, and yield
         each with its results as it completes. When a request fails (quota spent, a
@@ -175,7 +183,7 @@ class Writer:
         (so their outcomes are recorded) before the error is raised."""
         if bulk or len(groups) == 1:
             for group in groups:
-                yield group, self._send(group, bulk=bulk)
+                yield group, self._send(group, bulk=bulk, attempt=attempt)
             return
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -192,7 +200,7 @@ class Writer:
         if error is not None:
             raise error
 
-    def _send(self, group: list[WriteItem], *, bulk: bool) -> Sent:
+    def _send(self, group: list[WriteItem], *, bulk: bool, attempt: int = 1) -> Sent:
         queue = group[0].queue
         records = [item.record for item in group]
         if queue == "create":
@@ -201,7 +209,15 @@ class Writer:
             op, ext = "update", None
         if bulk:
             columns = _columns(records, queue)
-            result = self.client.bulk_ingest(op, records, columns=columns, external_id=ext)
+            if self.journal is not None:
+                # Journalled before upload: a kill -9 while Salesforce runs the job
+                # leaves what the next run needs to audit its records.
+                on_job = self.journal.begin(group, op, attempt)
+                result = self.client.bulk_ingest(
+                    op, records, columns=columns, external_id=ext, on_job=on_job
+                )
+            else:
+                result = self.client.bulk_ingest(op, records, columns=columns, external_id=ext)
             jobs = getattr(result, "jobs", None) or []
             return {r.key: r for r in _bulk_results(result)}, "bulk2", ",".join(jobs) or None
         found = self.client.collections(op, records, external_id=ext, all_or_none=False)
