@@ -58,6 +58,14 @@ def error_handler(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def stdout_console() -> Any:
+    """A rich console for tables on stdout. Piped output (cron mail, CI logs, `| less`)
+    gets 120 columns rather than rich's 80, so tables are not cut to ellipses."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
 def emit_json(document: Any) -> None:
     """One JSON document on stdout."""
     click.echo(json.dumps(document, indent=2, default=str, sort_keys=False))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.command("demo")
@@ -60,7 +60,7 @@ def demo_cmd(
         emit_json(report.to_json())
     else:
         # Piped output (cron mail, CI logs) gets room for the tables, not rich's 80 columns.
-        _print(Console(width=None if sys.stdout.isatty() else 120), report)
+        _print(stdout_console(), report)
     sys.exit(0 if report.ok else 1)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.command("extract")
@@ -38,7 +38,6 @@ def extract_cmd(ctx: Context, full: bool, build: bool, as_json: bool) -> None:
         return
     if ctx.quiet:
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"extracted from {stats.source} in {stats.seconds:.2f} s")
@@ -54,7 +53,7 @@ def extract_cmd(ctx: Context, full: bool, build: bool, as_json: bool) -> None:
             f"{t.rows_total:,}",
             f"{t.watermark:%Y-%m-%d %H:%M}" if t.watermark else "-",
         )
-    console = Console()
+    console = stdout_console()
     console.print(table)
     if built:
         console.print(f"rebuilt {len(built)} views")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
 from propsync.errors import UsageError
 
 # The ground-truth keys the summary table shows, in the plan's order.
@@ -174,7 +174,6 @@ def _load_org(ctx: Context, parquet: Path) -> dict[str, Any]:
 
 
 def _summary(truth: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     counts = truth.counts
@@ -190,7 +189,7 @@ def _summary(truth: Any) -> None:
             f"Park Kennedy {pk['sfdc_id']}",
             f"{pk['active_properties']} active; expects {', '.join(on)}",
         )
-    console = Console()
+    console = stdout_console()
     console.print(table)
     for name, path in truth.paths.items():
         console.print(f"{name}: {path}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.group("models")
@@ -92,7 +92,6 @@ def check_cmd(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json({"passed": not failed, "checks": [r.as_dict() for r in results]})
     else:
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(title="model checks")
@@ -101,13 +100,12 @@ def check_cmd(ctx: Context, as_json: bool) -> None:
         for r in results:
             mark = "[green]pass[/]" if r.passed else "[red]FAIL[/]"
             table.add_row(r.name, mark, str(r.offending), r.description)
-        Console().print(table)
+        stdout_console().print(table)
     if failed:
         raise SystemExit(1)
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{title} ({len(rows)} rows)")
@@ -115,4 +113,4 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    Console().print(table)
+    stdout_console().print(table)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 WHICH = click.Choice(["create", "update", "all"])
 
@@ -176,7 +176,6 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
     if as_json:
         emit_json(runs)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="sync runs")
@@ -196,7 +195,7 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
             _num(r.get("failed")),
             _num(r.get("api_calls")),
         )
-    Console().print(table)
+    stdout_console().print(table)
 
 
 @runs_grp.command("show")
@@ -214,10 +213,9 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
     if as_json:
         emit_json(report)
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     run = report["run"]
     console.print(
         f"run {run.get('run_id')}: sync {run.get('sync')} {_status_style(str(run.get('status')))}"
@@ -253,10 +251,9 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
 
 
 def _print_plan(p: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     doc = p.to_json()
     head = Table(title="plan" + (f" ({doc['restriction']})" if doc["restriction"] else ""))
     for name in (
@@ -318,10 +315,9 @@ def _print_plan(p: Any) -> None:
 
 
 def _print_result(result: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     t = Table(title=f"run {result.run_id}: sync {result.which}")
     for name in ("queue", "sent", "succeeded", "created", "updated", "failed", "retried", "errors"):
         t.add_column(name, justify="left" if name in ("queue", "errors") else "right")
