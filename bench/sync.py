@@ -54,16 +54,49 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _RssByPhase:
+    """Samples this process's RSS every 20 ms and keeps the peak of each phase (the
+    phase is what run_sync's progress callback last named: extract, plan, create,
+    update)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.phase = "start"
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        self.phase = phase
+
+    def _run(self) -> None:
+        import psutil
+
+        proc = psutil.Process()
+        while not self._stop.wait(0.02):
+            mb = proc.memory_info().rss / 2**20
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), mb)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return {k: round(v) for k, v in self.peaks.items()}
+
+
 def contender_propsync(root: Path) -> dict[str, Any]:
     from propsync.sync import run_sync
     from propsync.workspace import Workspace
 
+    rss = _RssByPhase()
     with Workspace.open(root / "propsync.toml") as ws:
         t0 = time.perf_counter()
-        result = run_sync(ws, "all", force=True)
+        result = run_sync(ws, "all", force=True, progress=rss.progress)
         wall = time.perf_counter() - t0
     totals = result.totals()
     return {
+        "rss_mb_by_phase": rss.stop(),
         "wall_s": wall,
         "api_calls": result.api_calls,
         "written": totals["succeeded"],
@@ -305,6 +338,54 @@ def noop(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "noop": full, "noop_without_refresh": planned}  # fmt: skip
 
 
+def _memory_base(args: argparse.Namespace) -> Path:
+    """The scale-N scenario and its org after loading, generated once into --cache (the
+    RDS file, the ground truth, the emulator's data: copied for each measured run)."""
+    from propsync.generate import generate
+
+    base = args.cache / f"scale-{args.memory_scale}"
+    if (base / "ready").exists():
+        return base
+    if base.exists():
+        shutil.rmtree(base)
+    t0 = time.perf_counter()
+    generate(
+        args.memory_scale, 7, rds_target=f"duckdb:{base / 'rds.duckdb'}",
+        out_dir=base / "generated",
+    )  # fmt: skip
+    (base / "propsync.toml").write_text(CONFIG.format(share=1.0), encoding="utf-8")
+    emu = _start_emulator(base / "emulator", 0)
+    try:
+        _load_org(base, base)
+    finally:
+        emu.terminate()
+        emu.wait(timeout=60)
+    (base / "ready").write_text("", encoding="utf-8")
+    print(f"cached scale {args.memory_scale:,} in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr)  # fmt: skip
+    return base
+
+
+def memory(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The converging sync of a scale-N org (every create and every changed record
+    written, by Bulk API) with the default configuration: wall time and peak RSS, and
+    the peak of each phase."""
+    base = _memory_base(args)
+    root = tmp / "memory"
+    root.mkdir()
+    shutil.copy(base / "rds.duckdb", root / "rds.duckdb")
+    shutil.copytree(base / "emulator", root / "emulator")
+    (root / "propsync.toml").write_text(
+        CONFIG.format(share=1.0) + args.memory_config.replace("\\n", "\n"), encoding="utf-8"
+    )
+    emu = _start_emulator(root / "emulator", 0)
+    try:
+        return {"scale": args.memory_scale, "run": _child("propsync", root, [])}
+    finally:
+        emu.terminate()
+        emu.wait(timeout=60)
+
+
 def contender_propsync_no_refresh(root: Path) -> dict[str, Any]:
     """The no-op run on already refreshed tables: plan + (no) writes only."""
     from propsync.sync import run_sync
@@ -328,6 +409,15 @@ def main() -> None:
     parser.add_argument("--loop-sample", type=int, default=200)
     parser.add_argument("--noop-scale", type=int, default=1_000_000)
     parser.add_argument("--skip-side-by-side", action="store_true")
+    parser.add_argument(
+        "--memory-scale", type=int, default=0,
+        help="also measure the converging sync of a scale-N org (1000000 for the target)",
+    )  # fmt: skip
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/propsync-bench-sync-cache"))
+    parser.add_argument(
+        "--memory-config", default="",
+        help="TOML appended to the memory run's propsync.toml (default: none, the defaults)",
+    )  # fmt: skip
     parser.add_argument("--contenders", default="propsync,bulk_script,record_loop")
     parser.add_argument("--contender")
     parser.add_argument("--root", type=Path)
@@ -356,6 +446,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         if not args.skip_side_by_side:
             report["side_by_side"] = side_by_side(args, tmp)
+        if args.memory_scale:
+            report["memory"] = memory(args, tmp)
+            print(f"memory: {report['memory']}", file=sys.stderr)
         if args.noop_scale:
             report["noop"] = noop(args, tmp)
     _print(report, args)

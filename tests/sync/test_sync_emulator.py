@@ -115,6 +115,31 @@ def test_second_run_is_refused_while_the_lock_is_held(org: Org) -> None:
     assert state.runs(limit=1)[0]["status"] == "ABORTED"
 
 
+def test_duckdb_memory_limit_is_lowered_during_a_run_and_restored_after(org: Org) -> None:
+    import duckdb
+
+    from propsync.sync.run import SYNC_MEMORY_LIMIT, WRITE_MEMORY_LIMIT
+
+    engine = org.ws.engine()
+
+    def shown(limit: str) -> str:  # DuckDB's own rendering of a limit
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{limit}'")
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+    def setting() -> str:
+        return str(engine.scalar("SELECT current_setting('memory_limit')"))
+
+    seen: dict[str, str] = {}
+    configured = shown(org.ws.config.engine.memory_limit)
+    assert setting() == configured
+    result = run_sync(org.ws, "all", progress=lambda phase, d, t: seen.setdefault(phase, setting()))
+    assert result.totals()["sent"] > 0
+    assert seen["extract"] == shown(SYNC_MEMORY_LIMIT)
+    assert seen["create"] == seen["update"] == shown(WRITE_MEMORY_LIMIT)
+    assert setting() == configured
+
+
 def test_ids_restrict_a_run(org: Org, tmp_path: Path) -> None:
     plan(org.ws, "create")  # builds the views
     creates = [

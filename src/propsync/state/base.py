@@ -521,6 +521,18 @@ class StateStore(ABC):
         )
         return [decode(r, ("detail",)) for r in rows]
 
+    def audited_keys(self, run_id: str, job_id: str, column: str) -> set[str]:
+        """Values of `column` (snappt_property_id_c or salesforce_id) of a run's audit
+        rows that name a Bulk API job."""
+        if column not in ("snappt_property_id_c", "salesforce_id"):
+            raise StateError(f"audited_keys: column {column!r}")
+        rows = self._dicts(
+            f"SELECT {column} AS k FROM property_sync_audit_log"
+            " WHERE run_id = ? AND (job_id = ? OR job_id LIKE ?)",
+            [run_id, job_id, f"%{job_id}%"],
+        )
+        return {str(r["k"]) for r in rows if r["k"] is not None}
+
     def audited_for_job(self, run_id: str, job_id: str) -> int:
         """Audit rows of a run that name a Bulk API job (a row's job_id may list several
         jobs, comma-separated)."""

@@ -153,8 +153,10 @@ def reconcile(
         run_id, job_id = str(job["run_id"]), str(job["job_id"])
         if job.get("images_file"):
             files.add(str(job["images_file"]))
-        if state.audited_for_job(run_id, job_id):
-            # The run audited it and died before journalling that: nothing to add.
+        column = "snappt_property_id_c" if job["queue"] == "create" else "salesforce_id"
+        # The run may have audited some or all of the job before it died.
+        audited = state.audited_keys(run_id, job_id, column)
+        if audited and len(audited) >= int(job["records"]):
             state.close_bulk_job(job, "RECORDED", by_run=by_run, detail={"found": "audit"})
             continue
         path = directory / str(job.get("images_file") or "")
@@ -182,7 +184,12 @@ def reconcile(
                 wait_s,
             )
             continue
-        records = _audit_records(job, results, images)
+        records = [
+            r
+            for r in _audit_records(job, results, images)
+            if (r.snappt_property_id_c if column == "snappt_property_id_c" else r.salesforce_id)
+            not in audited
+        ]
         succeeded = sum(1 for r in records if r.sync_status == "SUCCESS")
         for start in range(0, len(records), AUDIT_CHUNK):
             state.append_audit(records[start : start + AUDIT_CHUNK])
@@ -190,7 +197,8 @@ def reconcile(
             "state": info.get("state"),
             "succeeded": succeeded,
             "failed": len(records) - succeeded,
-            "not_processed": len(results) - len(records),
+            "not_processed": len(results) - len(records) - len(audited),
+            "audited_by_its_run": len(audited),
         }
         state.close_bulk_job(job, "RECONCILED", by_run=by_run, detail=detail)
         log.warning(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-@dataclass
+@dataclass(slots=True)
 class WriteItem:
     """One record to write. `key` is the external id (create) or the Salesforce Id
     (update); `record` holds only the fields written (plus the key field)."""

@@ -45,7 +45,17 @@ log = logging.getLogger("propsync.sync")
 # progress(phase, done, total): phase is "extract", "plan", "create" or "update".
 Progress = Callable[[str, int, int], None]
 STREAM_BATCH = 10_000
+AUDIT_PAGE = 10_000
 JOBS_DIR = "jobs"  # workspace folder of the row images of Bulk API jobs in flight
+# DuckDB's buffer pool during a sync (the configured `[engine] memory_limit` when that is
+# lower). DuckDB keeps what it reads cached up to its limit, and the limit (4GB by
+# default) is sized for the 10M model build; a sync reads at most a few 100 MB of
+# tables at 1M properties and runs as fast with this, while its writer needs the room.
+SYNC_MEMORY_LIMIT = "512MB"
+WRITE_MEMORY_LIMIT = "256MB"
+_MEMORY_KEY = "sync_memory_limit"
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 
 
 @dataclass
@@ -267,7 +277,7 @@ def plan(
 ) -> SyncPlan:
     """The dry run: what `run_sync` would write now, field by field, and its cost."""
     restrict = restriction(ws, pilot, ids)
-    with _client(ws, client) as sf, _prefetch(sf.describe) as describe:
+    with engine_memory(ws), _client(ws, client) as sf, _prefetch(sf.describe) as describe:
         if refresh_inputs:
             refresh(ws, sf, progress, full=full_refresh)
         return compute_plan(
@@ -283,6 +293,35 @@ def _prefetch(fn: Callable[[], Any]) -> Iterator[Any]:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool.submit(fn)
+
+
+def _size_bytes(text: str) -> float | None:
+    import re
+
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+@contextlib.contextmanager
+def engine_memory(ws: Workspace, limit: str = SYNC_MEMORY_LIMIT) -> Iterator[None]:
+    """Run a block with the DuckDB engine's memory limit lowered to `limit` (when the
+    one in effect is higher), then set that one back."""
+    previous = ws._cache.get(_MEMORY_KEY) or ws.config.engine.memory_limit
+    lower, current = _size_bytes(limit), _size_bytes(str(previous))
+    engine = ws.engine()
+    if engine.dialect != "duckdb" or lower is None or current is None or current <= lower:
+        yield
+        return
+    engine.execute(f"SET memory_limit = '{limit}'")
+    ws._cache[_MEMORY_KEY] = limit
+    try:
+        yield
+    finally:
+        ws._cache[_MEMORY_KEY] = previous
+        with contextlib.suppress(Exception):  # the engine may be closed by now
+            engine.execute(f"SET memory_limit = '{previous}'")
 
 
 @contextlib.contextmanager
@@ -372,6 +411,7 @@ def run_sync(
             for queue in queues:
                 stack.enter_context(state.lock(f"sync-{queue}", run_id))
             stack.enter_context(run_logging(run_id))
+            stack.enter_context(engine_memory(ws))
             client_used = stack.enter_context(_client(ws, client))
             calls_before = _api_calls(client_used)
             describe = stack.enter_context(_prefetch(client_used.describe))
@@ -400,10 +440,13 @@ def run_sync(
             if not dry_run:
                 journal = BulkJournal(state, run_id, ws.path(JOBS_DIR))
                 writer = Writer(client_used, ws.config.sync, journal=journal)
-                for queue in queues:
-                    _write_queue(
-                        ws, state, writer, the_plan.queues[queue], run_id, counts, progress
-                    )
+                # The writes only page through the plan's tables: give DuckDB's cache
+                # back, for the writer's Bulk jobs.
+                with engine_memory(ws, WRITE_MEMORY_LIMIT):
+                    for queue in queues:
+                        _write_queue(
+                            ws, state, writer, the_plan.queues[queue], run_id, counts, progress
+                        )
                 phases["write"] = time.monotonic() - mark
             status = _status(counts)
             log.info("sync %s finished: %s", which, status)
@@ -542,7 +585,10 @@ def _write_queue(
     _tick(progress, q.queue, 0, q.records)
     done = 0
     for outcomes in writer.write(_stream(ws, q), q.records):
-        state.append_audit(audit.rows(run_id, outcomes))
+        # A page at a time: the AuditRecords, their JSON and the Arrow table of a
+        # 100k-record Bulk job at once would cost a few 100 MB.
+        for start in range(0, len(outcomes), AUDIT_PAGE):
+            state.append_audit(audit.rows(run_id, outcomes[start : start + AUDIT_PAGE]))
         for item, outcome in outcomes:
             _count(c, item, outcome)
         done += len(outcomes)

@@ -57,7 +57,7 @@ class WriteClient(Protocol):
     ) -> Any: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The final result of one record in this run."""
 
