@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -36,9 +37,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate(scale: int, folder: Path, target: str | None = None) -> dict[str, Any]:
+def generate(
+    scale: int, folder: Path, target: str | None = None, *, reuse: bool = False
+) -> dict[str, Any]:
+    """Generate the scenario into `folder`; with `reuse`, keep a previous run's files
+    for the same scale (the marker file `scale.json` says which)."""
     from propsync.generate.core import generate as gen
 
+    marker = folder / "scale.json"
+    if reuse and target is None and marker.exists():
+        known = json.loads(marker.read_text())
+        if known.get("scale") == scale:
+            return {**known, "seconds": 0.0, "reused": True}
     if folder.exists():
         shutil.rmtree(folder)
     started = time.perf_counter()
@@ -47,7 +57,10 @@ def generate(scale: int, folder: Path, target: str | None = None) -> dict[str, A
         rds_target=target or f"duckdb:{folder / 'rds.duckdb'}",
         out_dir=folder / "generated",
     )
-    return {"seconds": time.perf_counter() - started, "properties": truth["properties_total"]}
+    out = {"scale": scale, "properties": truth["properties_total"]}
+    if target is None:
+        marker.write_text(json.dumps(out))
+    return {**out, "seconds": time.perf_counter() - started}
 
 
 def measure_models(folder: Path, threads: int, memory_limit: str) -> dict[str, Any]:
@@ -58,7 +71,10 @@ def measure_models(folder: Path, threads: int, memory_limit: str) -> dict[str, A
     from propsync.sources.embedded import extract_duckdb
 
     out: dict[str, Any] = {}
-    engine = DuckDBEngine(folder / "propsync.duckdb", threads=threads, memory_limit=memory_limit)
+    engine_file = folder / "propsync.duckdb"
+    for stale in (engine_file, engine_file.with_name(engine_file.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    engine = DuckDBEngine(engine_file, threads=threads, memory_limit=memory_limit)
     t = time.perf_counter()
     extract_duckdb(folder / "rds.duckdb", engine)
     load_salesforce_state_into_engine(
@@ -134,6 +150,14 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="8GB")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Reuse the files of an earlier --keep run of the same scale (implies --keep).",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Measure each scale N times (fresh process each)."
+    )
     parser.add_argument("--postgres-scale", type=int, default=1_000_000)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,47 +165,52 @@ def main() -> None:
         print(json.dumps(measure_models(args.child, args.threads, args.memory_limit)))
         return
 
+    keep = args.keep or args.reuse
     rows = []
     for scale in (int(s) for s in args.scales.split(",")):
         folder = args.work / f"scale-{scale}"
-        gen = generate(scale, folder)
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                str(folder),
-                "--threads",
-                str(args.threads),
-                "--memory-limit",
-                args.memory_limit,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        result = json.loads(child.stdout.strip().splitlines()[-1])
-        result["scale"] = scale
-        result["generate_s"] = gen["seconds"]
-        rows.append(result)
-        print(f"scale {scale}: {result}", file=sys.stderr)
-        if not args.keep:
+        gen = generate(scale, folder, reuse=args.reuse)
+        for attempt in range(args.repeat):
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(folder),
+                    "--threads",
+                    str(args.threads),
+                    "--memory-limit",
+                    args.memory_limit,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
+            result = json.loads(child.stdout.strip().splitlines()[-1])
+            result["scale"] = scale
+            result["generate_s"] = gen["seconds"]
+            result["load_avg"] = os.getloadavg()[0]
+            rows.append(result)
+            print(f"scale {scale} run {attempt + 1}: {result}", file=sys.stderr)
+        (folder / "propsync.duckdb").unlink(missing_ok=True)
+        if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
     print()
     print(
         "| scale | properties | load s | build s | queues s | dashboard s | build+queues s |"
-        " create queue | update queue | pending | peak RSS MB |"
+        " create queue | update queue | pending | peak RSS MB | load avg |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['scale']:,} | {r['properties']:,} | {r['load_s']:.2f} | {r['build_s']:.2f} |"
             f" {r['queues_s']:.2f} | {r['dashboard_s']:.2f} |"
             f" {r['build_s'] + r['queues_s']:.2f} | {r['create_queue']:,} |"
             f" {r['update_queue']:,} | {r['updates_pending']:,} | {r['peak_rss_mb']:.0f} |"
+            f" {r['load_avg']:.1f} |"
         )
     if not args.no_postgres:
         pg = measure_postgres(args.postgres_scale, args.work / "postgres")

@@ -95,13 +95,29 @@ matched AS (
   LEFT JOIN rds_properties_enriched AS e ON e.rds_property_id = l.snappt_as_id
 ),
 per_property AS (
+  -- The live records per named property, counted from the Salesforce table itself (a
+  -- second read of `live` or `matched` would make DuckDB materialise it): a record names
+  -- the property whose id is its number, exactly when its text is that id's text (the
+  -- snappt_property_id_c of rds_properties_enriched), or when it is digits within
+  -- whitespace; numbers naming no RDS property find no row in the join below.
   SELECT
-    named_rds_property_id,
-    SUM(CASE WHEN matched_exactly THEN 1 ELSE 0 END) AS exact_records,
+    k.snappt_as_id AS named_rds_property_id,
+    SUM(CASE WHEN k.snappt_property_id_c = CAST(k.snappt_as_id AS VARCHAR) THEN 1 ELSE 0 END)
+      AS exact_records,
     COUNT(*) AS live_records_for_property
-  FROM matched
-  WHERE named_rds_property_id IS NOT NULL
-  GROUP BY named_rds_property_id
+  FROM (
+    SELECT
+      sp.snappt_property_id_c,
+      TRY_CAST(sp.snappt_property_id_c AS BIGINT) AS snappt_as_id
+    FROM salesforce_product_property AS sp
+    WHERE COALESCE(sp.is_deleted, FALSE) = FALSE
+  ) AS k
+  WHERE k.snappt_as_id IS NOT NULL
+    AND (
+      k.snappt_property_id_c = CAST(k.snappt_as_id AS VARCHAR)
+      OR regexp_matches(k.snappt_property_id_c, '^[ \t\r\n]*[0-9]+[ \t\r\n]*$')
+    )
+  GROUP BY k.snappt_as_id
 ),
 grouped AS (
   SELECT
