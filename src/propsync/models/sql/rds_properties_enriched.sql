@@ -30,14 +30,17 @@
 -- model as a table at `propsync models build` (rebuild after every RDS extraction).
 CREATE OR REPLACE VIEW rds_properties_enriched AS
 WITH features AS (
+  -- Only enabled rows can switch a flag on (missing, FALSE and NULL all mean off), so
+  -- the others are dropped before the aggregation.
   SELECT
     property_id,
-    MAX(CASE WHEN feature = 'identity_verification' AND enabled THEN 1 ELSE 0 END)
-      AS idv_on,
-    MAX(CASE WHEN feature = 'bank_linking' AND enabled THEN 1 ELSE 0 END) AS bank_on,
-    MAX(CASE WHEN feature = 'payroll_linking' AND enabled THEN 1 ELSE 0 END) AS payroll_on,
-    MAX(CASE WHEN feature = 'income_insights' AND enabled THEN 1 ELSE 0 END) AS income_on
+    MAX(CASE WHEN feature = 'identity_verification' THEN 1 ELSE 0 END) AS idv_on,
+    MAX(CASE WHEN feature = 'bank_linking' THEN 1 ELSE 0 END) AS bank_on,
+    MAX(CASE WHEN feature = 'payroll_linking' THEN 1 ELSE 0 END) AS payroll_on,
+    MAX(CASE WHEN feature = 'income_insights' THEN 1 ELSE 0 END) AS income_on
   FROM property_features
+  WHERE enabled
+    AND feature IN ('identity_verification', 'bank_linking', 'payroll_linking', 'income_insights')
   GROUP BY property_id
 ),
 -- Salesforce's 15 -> 18 checksum (mirrors propsync.models.sfid): per 5-char chunk,
