@@ -2,6 +2,11 @@
 at 100 ms latency per API call, and a no-op run over 1M properties.
 
     .venv/bin/python bench/sync.py [--scale 9061] [--latency-ms 100] [--noop-scale 1000000]
+    .venv/bin/python bench/sync.py --skip-side-by-side --noop-scale 0 --memory-scale 1000000
+
+`--memory-scale N` measures the peak RSS (and the peak of each phase) of the converging
+sync of a scale-N org with the default configuration; the scenario and the loaded org
+are generated once into `--cache` and copied for each run.
 
 Contenders, each on its own fresh org loaded with the same starting state, each in its
 own child process (so the peak RSS is its own; the emulator runs in another process):
