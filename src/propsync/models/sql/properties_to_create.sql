@@ -27,8 +27,8 @@
 -- The R4 values are those of property_expected_values for an ACTIVE property, computed
 -- here for the queued properties alone: the queue is a tenth of the properties, and
 -- reading the view would aggregate every sfdc_id group first (R3 below is
--- properties_aggregated_by_sfdc_id restricted to the groups of queued properties;
--- tests/models check both give the same rows).
+-- properties_aggregated_by_sfdc_id restricted to the groups of queued properties). Keep
+-- the two in step: a change to R3 or R4 there must be made here too.
 CREATE OR REPLACE VIEW properties_to_create AS
 WITH live_records AS (
   -- The live records' external ids, with the number as a faster hash key (R5 matches the
