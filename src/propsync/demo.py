@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from propsync.errors import PropsyncError, UsageError
+from propsync.errors import UsageError
 
 if TYPE_CHECKING:
     from propsync.sync.plan import SyncPlan
@@ -161,14 +161,13 @@ def run_demo(
                 {"name": c.name, "passed": c.passed, "rows": c.offending}
                 for c in model_checks.run_checks(engine)
             ]
-            unsyncable = _unsyncable(ws, second_plan)
+            unsyncable = _unsyncable(second_plan)
             exceptions = _exceptions(ws)
         finally:
             client.close()
-    except PropsyncError:
+    finally:
         ws.close()
-        raise
-    report = DemoReport(
+    return DemoReport(
         workspace=root,
         truth=_truth_summary(truth),
         queues_before=queues_before,
@@ -184,8 +183,6 @@ def run_demo(
         exceptions=exceptions,
         seconds={k: round(v, 2) for k, v in seconds.items()},
     )
-    ws.close()
-    return report
 
 
 def _run(
@@ -248,7 +245,7 @@ def _count(client: Any, soql: str) -> int:
     return int(total)
 
 
-def _unsyncable(ws: Workspace, plan: SyncPlan) -> list[dict[str, Any]]:
+def _unsyncable(plan: SyncPlan) -> list[dict[str, Any]]:
     """Records the sync cannot write, with Salesforce's reason, from the last plan."""
     listed: list[dict[str, Any]] = []
     for queue, q in plan.queues.items():

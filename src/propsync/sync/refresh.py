@@ -53,8 +53,7 @@ def refresh(
     models."""
     import time
 
-    from propsync import models, sources
-    from propsync.state import open_state
+    from propsync import sources
 
     started = time.monotonic()
     engine = ws.engine()
@@ -76,10 +75,7 @@ def refresh(
         [taken_at],
     )
     tick("extract", 2, 3)
-    # The monitoring views read the state tables: migrate them (and copy them into the
-    # engine when the state lives in PostgreSQL) before building.
-    open_state(ws).mirror_to(engine)
-    models.build(engine)
+    ws.build_models()
     tick("extract", 3, 3)
     stats = RefreshStats(kind, rows, time.monotonic() - started)
     log.info("refresh: %s", stats)
