@@ -51,7 +51,7 @@ def snapshot(engine: Engine, baseline: dict[str, Any] | None = None) -> dict[str
     active, active_in_sf = engine.rows(
         """
         SELECT COUNT(*), COUNT(m.rds_property_id)
-        FROM rds_properties_enriched AS e
+        FROM rds_properties_normalized AS e
         LEFT JOIN (
           SELECT DISTINCT rds_property_id FROM salesforce_matched_records
           WHERE matched_exactly

@@ -129,7 +129,7 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
     skipped (see `missing_inputs`), so the core views build before the state store exists.
 
     `materialize` (default: on for DuckDB) stores the models marked
-    `-- materialized: table` (rds_properties_enriched) as tables, so every query does not
+    `-- materialized: table` (rds_properties_normalized) as tables, so every query does not
     redo the sfdc_id normalisation. They reflect the RDS tables as of this call: call
     `build` again after every RDS extraction. Everything reading Salesforce or the state
     store stays a view, so Salesforce-side changes show at once.

@@ -1,6 +1,6 @@
 """Salesforce record ids: the 15 -> 18 character checksum and rule R2's normalisation.
 
-This is the canonical implementation; the SQL in `rds_properties_enriched.sql` and
+This is the canonical implementation; the SQL in `rds_properties_normalized.sql` and
 `salesforce_matched_records.sql` mirrors it, and a test proves they agree. It has no
 dependencies so the emulator can use `to18` to mint record ids.
 """

@@ -10,7 +10,7 @@ WITH placed AS (
 ),
 counted AS (
   SELECT e.rds_property_id, COUNT(p.place) AS places
-  FROM rds_properties_enriched AS e
+  FROM rds_properties_normalized AS e
   LEFT JOIN placed AS p ON p.rds_property_id = e.rds_property_id
   WHERE e.is_active
   GROUP BY e.rds_property_id

@@ -1,7 +1,7 @@
 -- Each sfdc_id group's count equals its ACTIVE members with that normalised id (R3).
 WITH members AS (
   SELECT sfdc_id, COUNT(*) AS members
-  FROM rds_properties_enriched
+  FROM rds_properties_normalized
   WHERE is_active AND has_valid_sfdc_id = 1
   GROUP BY sfdc_id
 )

@@ -25,7 +25,7 @@ WITH members AS (
       PARTITION BY sfdc_id
       ORDER BY created_at ASC NULLS LAST, rds_property_id ASC NULLS LAST
     ) AS member_rank
-  FROM rds_properties_enriched
+  FROM rds_properties_normalized
   WHERE is_active AND has_valid_sfdc_id = 1
 )
 SELECT

@@ -21,7 +21,7 @@ WITH missing AS (
         ELSE 0
       END
     ) AS with_features_missing
-  FROM rds_properties_enriched AS rds
+  FROM rds_properties_normalized AS rds
   WHERE rds.property_status = 'ACTIVE'
     AND rds.has_valid_sfdc_id = 1
     AND NOT EXISTS (

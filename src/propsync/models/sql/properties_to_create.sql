@@ -59,7 +59,7 @@ queued AS (
     e.income_insights_enabled,
     e.has_any_features_enabled,
     e.created_at
-  FROM rds_properties_enriched AS e
+  FROM rds_properties_normalized AS e
   LEFT JOIN live_records AS lr
     ON lr.snappt_as_id = e.rds_property_id
     AND lr.snappt_property_id_c = e.snappt_property_id_c
@@ -85,7 +85,7 @@ queued_groups AS (
     ) = 1 AS has_any_features_enabled,
     CAST(COUNT(*) AS INTEGER) AS active_property_count,
     COUNT(*) > 1 AS is_multi_property
-  FROM rds_properties_enriched AS m
+  FROM rds_properties_normalized AS m
   WHERE m.is_active
     AND m.has_valid_sfdc_id = 1
     AND m.sfdc_id IN (SELECT q.sfdc_id FROM queued AS q WHERE q.sfdc_id IS NOT NULL)

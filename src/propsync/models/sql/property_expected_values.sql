@@ -3,8 +3,8 @@
 -- snappt_property_id__c; sf_property_id__c never changes what it expects.
 --
 -- Columns
---   rds_property_id, property_status, is_active, sfdc_id, sfdc_id_raw, has_valid_sfdc_id
---                              from rds_properties_enriched
+--   rds_property_id, property_status, is_active, sfdc_id, has_valid_sfdc_id
+--                              from rds_properties_normalized
 --   snappt_property_id_c       the external id written to Salesforce: the RDS id as text
 --   expected_basis             which R4 branch applies:
 --                                'GROUP'         valid sfdc_id and its group has ACTIVE
@@ -30,7 +30,6 @@ SELECT
   e.property_status,
   e.is_active,
   e.sfdc_id,
-  e.sfdc_id_raw,
   e.has_valid_sfdc_id,
   CASE
     WHEN g.sfdc_id IS NOT NULL THEN 'GROUP'
@@ -82,5 +81,5 @@ SELECT
   e.state,
   CAST(DATE_TRUNC('millisecond', e.created_at) AS TIMESTAMPTZ) AS rds_created_at,
   e.created_at
-FROM rds_properties_enriched AS e
+FROM rds_properties_normalized AS e
 LEFT JOIN properties_aggregated_by_sfdc_id AS g ON g.sfdc_id = e.sfdc_id

@@ -72,7 +72,6 @@ live AS (
     sp.active_property_count_c,
     sp.is_multi_property_c,
     sp.rds_created_at_c,
-    TRIM(sp.sf_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)) AS sf_id_trimmed,
     -- Joining on the number is faster than on text; the text is checked after the join.
     TRY_CAST(sp.snappt_property_id_c AS BIGINT) AS snappt_as_id
   FROM salesforce_product_property AS sp
@@ -92,14 +91,15 @@ matched AS (
     END AS named_rds_property_id,
     e.sfdc_id AS named_rds_sfdc_id
   FROM live AS l
-  LEFT JOIN rds_properties_enriched AS e ON e.rds_property_id = l.snappt_as_id
+  LEFT JOIN rds_properties_normalized AS e ON e.rds_property_id = l.snappt_as_id
 ),
-per_property AS (
-  -- The live records per named property, counted from the Salesforce table itself (a
-  -- second read of `live` or `matched` would make DuckDB materialise it): a record names
-  -- the property whose id is its number, exactly when its text is that id's text (the
-  -- snappt_property_id_c of rds_properties_enriched), or when it is digits within
-  -- whitespace; numbers naming no RDS property find no row in the join below.
+shared AS (
+  -- The properties named by more than one live record, counted from the Salesforce table
+  -- itself (a second read of `live` or `matched` would make DuckDB materialise it): a
+  -- record names the property whose id is its number, exactly when its text is that id's
+  -- text (the snappt_property_id_c of rds_properties_normalized), or when it is digits
+  -- within whitespace; numbers naming no RDS property find no row in the join below. A
+  -- property named by one record only is not listed: that record is all there is.
   SELECT
     k.snappt_as_id AS named_rds_property_id,
     SUM(CASE WHEN k.snappt_property_id_c = CAST(k.snappt_as_id AS VARCHAR) THEN 1 ELSE 0 END)
@@ -118,17 +118,36 @@ per_property AS (
       OR regexp_matches(k.snappt_property_id_c, '^[ \t\r\n]*[0-9]+[ \t\r\n]*$')
     )
   GROUP BY k.snappt_as_id
+  HAVING COUNT(*) > 1
+),
+counted AS (
+  SELECT
+    m.*,
+    CASE
+      WHEN g.named_rds_property_id IS NOT NULL THEN g.exact_records
+      WHEN m.matched_exactly THEN 1
+      ELSE 0
+    END AS exact_records,
+    CASE
+      WHEN g.named_rds_property_id IS NOT NULL THEN g.live_records_for_property
+      WHEN m.named_rds_property_id IS NOT NULL THEN 1
+    END AS live_records_for_property,
+    -- Trimmed only when the text is not already the property's id (a trim with a
+    -- character list costs more than the comparison).
+    CASE
+      WHEN m.sf_property_id_c = m.named_rds_sfdc_id THEN m.sf_property_id_c
+      ELSE TRIM(m.sf_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10))
+    END AS sf_id_trimmed
+  FROM matched AS m
+  LEFT JOIN shared AS g ON g.named_rds_property_id = m.named_rds_property_id
 ),
 grouped AS (
   SELECT
-    m.*,
-    COALESCE(g.exact_records, 0) AS exact_records,
-    g.live_records_for_property,
-    CASE WHEN g.exact_records > 0 THEN m.named_rds_property_id END AS group_rds_property_id,
-    CASE WHEN g.exact_records > 0 THEN m.named_rds_sfdc_id END AS group_rds_sfdc_id,
-    COALESCE(m.sf_id_trimmed = m.named_rds_sfdc_id, FALSE) AS sf_id_is_rds_id
-  FROM matched AS m
-  LEFT JOIN per_property AS g ON g.named_rds_property_id = m.named_rds_property_id
+    c.*,
+    CASE WHEN c.exact_records > 0 THEN c.named_rds_property_id END AS group_rds_property_id,
+    CASE WHEN c.exact_records > 0 THEN c.named_rds_sfdc_id END AS group_rds_sfdc_id,
+    COALESCE(c.sf_id_trimmed = c.named_rds_sfdc_id, FALSE) AS sf_id_is_rds_id
+  FROM counted AS c
 ),
 shaped AS (
   -- id15: the first 15 characters when the trimmed text is 15 or 18 ASCII letters and
