@@ -17,7 +17,7 @@ from propsync.engines.duckdb import DuckDBEngine
 from propsync.generate.core import generate
 from propsync.generate.sfstate import load_salesforce_state_into_engine
 from propsync.models import metrics
-from propsync.models.queues import CREATE_COLUMNS
+from propsync.models.queues import CREATE_COLUMNS, UPDATE_QUEUE_SIZE_SQL
 from propsync.salesforce.fields import BY_NAME, FEATURE_FIELDS
 from propsync.sources.embedded import extract_duckdb
 from tests.models.conftest import STATE_DDL, sync_to_expected
@@ -163,6 +163,7 @@ def test_every_view_count_matches_ground_truth(generated: tuple[DuckDBEngine, di
     assert got == {key: truth[key] for key in got}
     # The plan's headline numbers come out of the data at the default scale.
     assert (got["properties_to_create"], got["properties_to_update"]) == (1081, 7980)
+    assert engine.scalar(UPDATE_QUEUE_SIZE_SQL) == got["properties_to_update"]
     assert got["properties_to_create_with_features"] == 507
     assert got["properties_sharing_sfdc_id"] == 2410 and got["feature_mismatches"] == 799
 

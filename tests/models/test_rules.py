@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from propsync import models
-from propsync.models.queues import UPDATE_FIELDS
+from propsync.models.queues import UPDATE_FIELDS, UPDATE_QUEUE_SIZE_SQL
 from propsync.models.sfid import to18
 from tests.models.conftest import T0, Scenario, sync_to_expected
 
@@ -318,6 +318,8 @@ def test_r8_orphans_duplicates_and_mismatches_are_reported_not_queued(
     update_ids = ids(scenario, "properties_to_update", "id")
     # The mismatch still gets its R4 values.
     assert update_ids == sorted([exact, mismatch, same_15, same_18])
+    # The plan sizes the queue without computing it.
+    assert scenario.engine.scalar(UPDATE_QUEUE_SIZE_SQL) == len(update_ids)
     assert ids(scenario, "properties_to_create") == [126]  # ' 0126' is not its record
     results = {r.name: r for r in models.checks.run_checks(scenario.engine)}
     assert all(r.passed for r in results.values()), results

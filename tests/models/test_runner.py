@@ -11,6 +11,7 @@ from propsync import models
 from propsync.engines.duckdb import DuckDBEngine
 from propsync.errors import EngineError, UsageError
 from propsync.models import checks
+from propsync.models.queues import UPDATE_QUEUE_SIZE_SQL
 from tests.models.conftest import Scenario
 
 DESIGN_VIEWS = {
@@ -133,6 +134,7 @@ def test_checks_find_offending_rows(scenario: Scenario) -> None:
     )
     assert dups == 2
     assert scenario.engine.scalar("SELECT COUNT(*) FROM properties_to_update") == 0
+    assert scenario.engine.scalar(UPDATE_QUEUE_SIZE_SQL) == 0
 
 
 def test_materialised_models_switch_between_table_and_view(scenario: Scenario) -> None:

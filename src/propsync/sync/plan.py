@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any, Literal
 
+from propsync.models.queues import UPDATE_QUEUE_SIZE_SQL
 from propsync.sync.mapping import (
     CREATE_FIELDS,
     CREATE_VIEW,
@@ -219,11 +220,11 @@ def queue_plan(
         )
     ]
     # Unrestricted, the create table holds the whole view: no second scan to count it.
-    matched = (
-        rows_in_table
-        if queue == "create" and where == "TRUE"
-        else int(engine.scalar(f"SELECT count(*) FROM {view}") or 0)
-    )
+    if queue == "create":
+        count_sql = f"SELECT count(*) FROM {view}"
+        matched = rows_in_table if where == "TRUE" else int(engine.scalar(count_sql) or 0)
+    else:
+        matched = int(engine.scalar(UPDATE_QUEUE_SIZE_SQL) or 0)
     mode, calls = estimate_calls(records, cfg)
     plan = QueuePlan(
         queue=queue,
