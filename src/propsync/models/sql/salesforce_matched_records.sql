@@ -28,31 +28,7 @@
 --                            the record still expects R4 values, and sf_property_id__c is
 --                            never written, R7)
 CREATE OR REPLACE VIEW salesforce_matched_records AS
-WITH -- Salesforce's 15 -> 18 checksum (mirrors propsync.models.sfid): per 5-char chunk,
--- bit i is set when chunk position i is an upper-case letter, and the 5-bit value picks
--- one of 'A'..'Z','0'..'5'. The bits are computed once per row in a projection and the
--- characters looked up in this 32-row table: the join keeps the optimiser from copying
--- the expression into every place the id is used (measured 5x slower at 1M rows).
-bits AS (
-  SELECT 0 AS v
-  UNION ALL
-  SELECT 1 AS v
-),
-checksum_chars AS (
-  SELECT
-    b1.v + 2 * b2.v + 4 * b3.v + 8 * b4.v + 16 * b5.v AS chunk_bits,
-    SUBSTR(
-      'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345',
-      1 + b1.v + 2 * b2.v + 4 * b3.v + 8 * b4.v + 16 * b5.v,
-      1
-    ) AS checksum_char
-  FROM bits AS b1
-  CROSS JOIN bits AS b2
-  CROSS JOIN bits AS b3
-  CROSS JOIN bits AS b4
-  CROSS JOIN bits AS b5
-),
-live AS (
+WITH live AS (
   SELECT
     sp.id,
     sp.snappt_property_id_c,
@@ -202,9 +178,9 @@ normalized AS (
         THEN s.id15 || c1.checksum_char || c2.checksum_char || c3.checksum_char
     END AS sf_property_id_normalized
   FROM bitted AS s
-  LEFT JOIN checksum_chars AS c1 ON c1.chunk_bits = s.chunk_bits_1
-  LEFT JOIN checksum_chars AS c2 ON c2.chunk_bits = s.chunk_bits_2
-  LEFT JOIN checksum_chars AS c3 ON c3.chunk_bits = s.chunk_bits_3
+  LEFT JOIN sfdc_id_checksum_chars AS c1 ON c1.chunk_bits = s.chunk_bits_1
+  LEFT JOIN sfdc_id_checksum_chars AS c2 ON c2.chunk_bits = s.chunk_bits_2
+  LEFT JOIN sfdc_id_checksum_chars AS c3 ON c3.chunk_bits = s.chunk_bits_3
 )
 SELECT
   s.id,
