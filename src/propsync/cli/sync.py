@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,32 +21,58 @@ WHICH = click.Choice(["create", "update", "all"])
 
 
 def _restrict_options(func: Any) -> Any:
-    func = click.option(
-        "--ids",
-        "ids",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="File with one RDS property id per line; only these are considered.",
-    )(func)
-    func = click.option("--pilot", default=None, help="Restrict to a pilot set (pilot select).")(
-        func
-    )
-    func = click.option(
-        "--retry-failed",
-        is_flag=True,
-        help="Resend records Salesforce rejected last time for the same values.",
-    )(func)
-    func = click.option(
-        "--full-refresh",
-        is_flag=True,
-        help="Extract every Salesforce record (default: only those changed since the last).",
-    )(func)
-    func = click.option(
-        "--no-refresh",
-        is_flag=True,
-        help="Use the tables already in the engine instead of extracting RDS and Salesforce.",
-    )(func)
-    return func
+    """The options `plan` and `sync` share, handed to the command as one `run_options`
+    mapping of the keyword arguments `propsync.sync.plan` and `run_sync` both take."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        pilot: str | None,
+        ids: Path | None,
+        no_refresh: bool,
+        full_refresh: bool,
+        retry_failed: bool,
+        **kwargs: Any,
+    ) -> Any:
+        run_options = {
+            "pilot": pilot,
+            "ids": ids,
+            "refresh_inputs": not no_refresh,
+            "full_refresh": full_refresh,
+            "retry_failed": retry_failed,
+        }
+        return func(*args, run_options=run_options, **kwargs)
+
+    options = [
+        click.option(
+            "--no-refresh",
+            is_flag=True,
+            help="Use the tables already in the engine instead of extracting RDS and Salesforce.",
+        ),
+        click.option(
+            "--full-refresh",
+            is_flag=True,
+            help="Extract every Salesforce record (default: only those changed since the last).",
+        ),
+        click.option(
+            "--retry-failed",
+            is_flag=True,
+            help="Resend records Salesforce rejected last time for the same values.",
+        ),
+        click.option("--pilot", default=None, help="Restrict to a pilot set (pilot select)."),
+        click.option(
+            "--ids",
+            "ids",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="File with one RDS property id per line; only these are considered.",
+        ),
+    ]
+    decorated: Any = command
+    # Applied last-listed first, as stacked decorators are: --help lists them in order.
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
 
 
 @contextlib.contextmanager
@@ -88,26 +115,13 @@ def plan_cmd(
     ctx: Context,
     which: str,
     as_json: bool,
-    pilot: str | None,
-    ids: Path | None,
-    no_refresh: bool,
-    full_refresh: bool,
-    retry_failed: bool,
+    run_options: dict[str, Any],
 ) -> None:
     """The dry run: what a sync would write, field by field, and its API cost."""
     from propsync.sync import plan
 
     with ctx.workspace() as ws, _progress(ctx, not as_json) as progress:
-        result = plan(
-            ws,
-            which,  # type: ignore[arg-type]
-            pilot=pilot,
-            ids=ids,
-            refresh_inputs=not no_refresh,
-            full_refresh=full_refresh,
-            retry_failed=retry_failed,
-            progress=progress,
-        )
+        result = plan(ws, which, progress=progress, **run_options)  # type: ignore[arg-type]
     if as_json:
         emit_json(result.to_json())
         return
@@ -128,11 +142,7 @@ def sync_cmd(
     dry_run: bool,
     force: bool,
     as_json: bool,
-    pilot: str | None,
-    ids: Path | None,
-    no_refresh: bool,
-    full_refresh: bool,
-    retry_failed: bool,
+    run_options: dict[str, Any],
 ) -> None:
     """Sync A (create), Sync B (update) or both (all)."""
     from propsync.sync import run_sync
@@ -141,14 +151,10 @@ def sync_cmd(
         result = run_sync(
             ws,
             which,  # type: ignore[arg-type]
-            pilot=pilot,
-            ids=ids,
             dry_run=dry_run,
             force=force,
-            refresh_inputs=not no_refresh,
-            full_refresh=full_refresh,
-            retry_failed=retry_failed,
             progress=progress,
+            **run_options,
         )
     if as_json:
         emit_json(result.to_json())
