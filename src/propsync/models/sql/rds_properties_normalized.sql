@@ -45,7 +45,7 @@ WITH features AS (
     AND feature IN ('identity_verification', 'bank_linking', 'payroll_linking', 'income_insights')
   GROUP BY property_id
 ),
-trimmed AS (
+shape_tested AS (
   -- Most ids are already a bare 15 or 18 letters and digits: the shape test on the raw
   -- text settles them, and only the others are trimmed (a trim with a character list
   -- costs twice the shape test).
@@ -63,22 +63,25 @@ trimmed AS (
     regexp_matches(p.sfdc_id, '^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$') AS raw_is_shaped
   FROM properties AS p
 ),
-shaped AS (
-  -- sfdc_id_trimmed: the raw text without leading and trailing space, tab, CR, LF;
-  -- id15: its first 15 characters when it is 15 or 18 ASCII letters and digits, else NULL.
+trimmed AS (
+  -- sfdc_id_trimmed: the raw text without leading and trailing space, tab, CR, LF.
   SELECT
     t.*,
     CASE
       WHEN t.raw_is_shaped THEN t.sfdc_id
       ELSE TRIM(t.sfdc_id, CHR(32) || CHR(9) || CHR(13) || CHR(10))
-    END AS sfdc_id_trimmed,
+    END AS sfdc_id_trimmed
+  FROM shape_tested AS t
+),
+shaped AS (
+  -- id15: the first 15 characters of the trimmed text when it is 15 or 18 ASCII letters
+  -- and digits, else NULL.
+  SELECT
+    t.*,
     CASE
-      WHEN t.raw_is_shaped THEN SUBSTR(t.sfdc_id, 1, 15)
-      WHEN regexp_matches(
-        TRIM(t.sfdc_id, CHR(32) || CHR(9) || CHR(13) || CHR(10)),
-        '^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$'
-      )
-        THEN SUBSTR(TRIM(t.sfdc_id, CHR(32) || CHR(9) || CHR(13) || CHR(10)), 1, 15)
+      WHEN t.raw_is_shaped
+        OR regexp_matches(t.sfdc_id_trimmed, '^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$')
+        THEN SUBSTR(t.sfdc_id_trimmed, 1, 15)
     END AS id15
   FROM trimmed AS t
 ),
