@@ -202,14 +202,15 @@ def _run(
 
 def _queue_sizes(ws: Workspace) -> dict[str, int]:
     engine = ws.engine()
+    # One pass over the update queue for both of its figures.
+    to_update, with_changes = engine.rows(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE has_changes_since_last_sync)"
+        " FROM properties_to_update"
+    )[0]
     return {
         "properties_to_create": int(engine.scalar("SELECT COUNT(*) FROM properties_to_create")),
-        "properties_to_update": int(engine.scalar("SELECT COUNT(*) FROM properties_to_update")),
-        "records_with_changes": int(
-            engine.scalar(
-                "SELECT COUNT(*) FROM properties_to_update WHERE has_changes_since_last_sync"
-            )
-        ),
+        "properties_to_update": int(to_update),
+        "records_with_changes": int(with_changes),
     }
 
 
