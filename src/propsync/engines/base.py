@@ -54,8 +54,18 @@ class Engine(ABC):
         data: pa.Table | pa.RecordBatchReader,
         *,
         mode: str = "replace",
+        select: Callable[[str], str] | None = None,
+        temporary: bool = False,
+        ordered: bool = True,
     ) -> int:
-        """Write Arrow data into a table (`replace` or `append`); return the row count."""
+        """Write Arrow data into a table (`replace` or `append`); return the row count.
+
+        `select` turns the name under which the data is readable into the query whose
+        rows are written (casts, column order), so a stream is written once instead of
+        staged and copied; `temporary` makes a `replace` table live only as long as the
+        connection (a staging table that never reaches the file); `ordered=False` says
+        the rows' order means nothing (a source read without ORDER BY), which lets the
+        engine write them in parallel."""
 
     @abstractmethod
     def table_exists(self, name: str) -> bool:

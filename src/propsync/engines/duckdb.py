@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +85,32 @@ class DuckDBEngine(Engine):
         data: pa.Table | pa.RecordBatchReader,
         *,
         mode: str = "replace",
+        select: Callable[[str], str] | None = None,
+        temporary: bool = False,
+        ordered: bool = True,
     ) -> int:
         name = f"_propsync_load_{table}"
+        query = select(f'"{name}"') if select is not None else f'SELECT * FROM "{name}"'
+        if mode == "replace":
+            kind = "TEMP TABLE" if temporary else "TABLE"
+            statement = f'CREATE OR REPLACE {kind} "{table}" AS {query}'
+        elif mode == "append":
+            statement = f'INSERT INTO "{table}" BY NAME {query}'
+        else:
+            raise ValueError(f"unknown load mode {mode!r}")
+        # Keeping the order of a stream makes DuckDB write it on one thread: 1M
+        # properties from PostgreSQL load in 2.7 s instead of 3.0-3.8 s without it.
+        previous = (
+            None if ordered else self.scalar("SELECT current_setting('preserve_insertion_order')")
+        )
         self.con.register(name, data)
         try:
-            if mode == "replace":
-                self.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM "{name}"')
-            elif mode == "append":
-                self.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{name}"')
-            else:
-                raise ValueError(f"unknown load mode {mode!r}")
+            if previous is not None:
+                self.execute("SET preserve_insertion_order = false")
+            self.execute(statement)
         finally:
+            if previous is not None:
+                self.execute(f"SET preserve_insertion_order = {bool(previous)}")
             self.con.unregister(name)
         return int(self.scalar(f'SELECT count(*) FROM "{table}"'))
 

@@ -5,7 +5,10 @@ each batch goes straight into the engine, so memory stays bounded by the batch s
 All three tables are read inside one REPEATABLE READ, READ ONLY transaction, so they
 are a consistent snapshot. Every column is cast on the PostgreSQL side to the type of
 the contract (sources/tables.py): an enum, an integer short_id or a TIMESTAMP without
-time zone (taken as UTC) arrive as the engine expects them.
+time zone (taken as UTC) arrive as the engine expects them. A full extraction replaces
+each table in one statement that writes the stream once, in any order (the old table
+stays whole if the read fails); an incremental one stages the changed rows in a
+temporary table that never reaches the engine file.
 
 Incremental mode re-reads rows whose `updated_at` is at or after the watermark (the
 largest `updated_at` seen, capped at the snapshot's clock so a future-dated row cannot
@@ -243,16 +246,21 @@ def _extract_one(
     batches = reader.stream(sql, params, what=f"reading {schema}.{spec.name}")
     counted = load.CountingReader(batches, spec.name, progress)
     try:
-        engine.load_arrow(stage, counted.reader, mode="replace")
-        stats.rows_read = counted.rows
         if mode == "full":
-            load.replace(engine, spec, stage)
+            # One statement replaces the table with the stream, cast on the way in: the
+            # old table stays whole if the read fails, and the rows are written once.
+            engine.load_arrow(spec.name, counted.reader, select=spec.engine_select, ordered=False)
+            stats.rows_read = counted.rows
         else:
+            # The changed rows are staged in memory (a temporary table never reaches the
+            # engine file), then replace their keys in one transaction.
+            engine.load_arrow(stage, counted.reader, temporary=True, ordered=False)
+            stats.rows_read = counted.rows
             load.upsert(engine, spec, stage)
             if detect_deletes:
                 key_sql = _select(spec, schema, spec.primary_key)
                 key_batches = reader.stream(key_sql, what=f"reading {schema}.{spec.name} keys")
-                engine.load_arrow(keys, key_batches, mode="replace")
+                engine.load_arrow(keys, key_batches, temporary=True, ordered=False)
                 stats.rows_deleted = load.delete_missing(engine, spec, keys)
     finally:
         load.drop(engine, stage, keys)
