@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -74,6 +75,20 @@ class Engine(ABC):
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
+
+    @contextmanager
+    def settings(self, values: dict[str, str]) -> Iterator[None]:
+        """Run the block with these session settings (name -> SQL literal), then put
+        back the values they had, whatever the block did."""
+        previous = {name: self.scalar(f"SELECT current_setting('{name}')") for name in values}
+        try:
+            for name, value in values.items():
+                self.execute(f"SET {name} = {value}")
+            yield
+        finally:
+            for name, value in previous.items():
+                literal = str(value).replace("'", "''")
+                self.execute(f"SET {name} = '{literal}'")
 
     def close(self) -> None:  # noqa: B027 - optional for adapters without resources
         """Release the connection."""

@@ -98,19 +98,14 @@ class DuckDBEngine(Engine):
             statement = f'INSERT INTO "{table}" BY NAME {query}'
         else:
             raise ValueError(f"unknown load mode {mode!r}")
-        # Keeping the order of a stream makes DuckDB write it on one thread: 1M
-        # properties from PostgreSQL load in 2.7 s instead of 3.0-3.8 s without it.
-        previous = (
-            None if ordered else self.scalar("SELECT current_setting('preserve_insertion_order')")
-        )
+        # Keeping the order of a stream makes DuckDB write it on one thread: the 1M
+        # properties of a PostgreSQL extraction load in 2.7 s instead of 2.9-3.8 s.
+        unordered = {} if ordered else {"preserve_insertion_order": "false"}
         self.con.register(name, data)
         try:
-            if previous is not None:
-                self.execute("SET preserve_insertion_order = false")
-            self.execute(statement)
+            with self.settings(unordered):
+                self.execute(statement)
         finally:
-            if previous is not None:
-                self.execute(f"SET preserve_insertion_order = {bool(previous)}")
             self.con.unregister(name)
         return int(self.scalar(f'SELECT count(*) FROM "{table}"'))
 

@@ -250,18 +250,17 @@ def _extract_one(
             # One statement replaces the table with the stream, cast on the way in: the
             # old table stays whole if the read fails, and the rows are written once.
             engine.load_arrow(spec.name, counted.reader, select=spec.engine_select, ordered=False)
-            stats.rows_read = counted.rows
         else:
             # The changed rows are staged in memory (a temporary table never reaches the
             # engine file), then replace their keys in one transaction.
             engine.load_arrow(stage, counted.reader, temporary=True, ordered=False)
-            stats.rows_read = counted.rows
             load.upsert(engine, spec, stage)
             if detect_deletes:
                 key_sql = _select(spec, schema, spec.primary_key)
                 key_batches = reader.stream(key_sql, what=f"reading {schema}.{spec.name} keys")
                 engine.load_arrow(keys, key_batches, temporary=True, ordered=False)
                 stats.rows_deleted = load.delete_missing(engine, spec, keys)
+        stats.rows_read = counted.rows
     finally:
         load.drop(engine, stage, keys)
     seen = load.max_updated(engine, spec)
