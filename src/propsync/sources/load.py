@@ -41,9 +41,11 @@ def _key_match(spec: TableSpec, left: str, right: str) -> str:
     return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in spec.primary_key)
 
 
-def replace(engine: Engine, spec: TableSpec, stage: str) -> None:
-    """The table becomes exactly the staged rows, cast to the contract's types."""
-    engine.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS {spec.engine_select(stage)}')
+def replace(engine: Engine, spec: TableSpec, relation: str) -> None:
+    """The table becomes exactly the rows of `relation` (one the engine reads itself, such
+    as an attached source's table), cast to the contract's types. An Arrow stream goes
+    through `Engine.load_arrow(..., select=spec.engine_select)` instead: one write."""
+    engine.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS {spec.engine_select(relation)}')
 
 
 def upsert(engine: Engine, spec: TableSpec, stage: str) -> None:
