@@ -17,7 +17,7 @@ def test_generate_extract_build_metrics_through_the_api(tmp_path: Path) -> None:
         from propsync.generate import load_salesforce_state_into_engine
 
         load_salesforce_state_into_engine(ws.engine(), truth.salesforce_parquet)
-        views = api.build_models(ws)
+        views = api.build_models(ws).built
         assert "properties_to_create" in views and "properties_to_update" in views
         snap = api.metrics(ws)
     finally:

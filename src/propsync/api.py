@@ -1,6 +1,7 @@
 """The library surface for Python callers (Airflow, Databricks, a notebook).
 
-Everything the CLI does is one call here; the CLI only parses and reports.
+Everything the command line does is one call here, with every option the command has;
+`propsync.cli` only parses, calls these and prints what they return.
 
     from propsync import api
     plan = api.plan("prod/propsync.toml", "all")
@@ -10,29 +11,52 @@ Everything the CLI does is one call here; the CLI only parses and reports.
 
 `workspace` is a path to a propsync.toml (or its folder), an open Workspace, or None
 for ./propsync.toml. A Workspace opened here is closed before the call returns.
+Progress callbacks are optional everywhere; the CLI turns them into progress bars.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from propsync.config import CONFIG_NAME
+from propsync import generate as gen
+from propsync import models
+from propsync import sources
+from propsync.config import CONFIG_NAME, EmulatorConfig, secret
+from propsync.demo import DemoReport, Step, run_demo
+from propsync.emulator import Emulator
+from propsync.emulator.harness import reset_data
+from propsync.errors import UsageError
+from propsync.models.checks import CheckResult, run_checks
+from propsync.salesforce.load import load_starting_state
+from propsync.sources.stats import ExtractStats
+from propsync.sources.stats import Progress as ExtractProgress
+from propsync.state import RunRecord
+from propsync.sync import history
+from propsync.sync.plan import SyncPlan, Which
+from propsync.sync.refresh import build_models as _build_models
+from propsync.sync.run import Progress, RunResult, run_sync
+from propsync.sync.run import plan as _plan
 from propsync.workspace import Workspace
-
-if TYPE_CHECKING:
-    from propsync.demo import DemoReport
-    from propsync.generate import GroundTruth
-    from propsync.sources.stats import ExtractStats
-    from propsync.sync.plan import SyncPlan, Which
-    from propsync.sync.run import RunResult
+from propsync.workspace import init as _init
 
 WorkspaceLike = Workspace | str | Path | None
+Ids = Iterable[str | int] | Path | None
 
 __all__ = [
+    "BuildResult",
+    "ExtractResult",
+    "GenerateResult",
+    "OrgLoad",
+    "Progress",
+    "WorkspaceLike",
     "build_models",
+    "check_models",
+    "compile_models",
     "demo",
     "extract",
     "generate",
@@ -42,18 +66,56 @@ __all__ = [
     "plan",
     "run_details",
     "runs",
+    "show_model",
+    "start_emulator",
     "sync",
 ]
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgLoad:
+    """The org's starting state, loaded through the API."""
+
+    inserted: int
+    deleted: int
+    api_calls: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    truth: gen.GroundTruth
+    org_load: OrgLoad | None = None
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    stats: ExtractStats
+    views_built: list[str]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    built: list[str]
+    skipped: dict[str, list[str]]  # view -> the input tables it is missing
+
+
+# --- workspaces -------------------------------------------------------------------------
 
 
 def open_workspace(workspace: WorkspaceLike = None) -> Workspace:
     """Open a workspace from a config path, its folder, or ./propsync.toml."""
     if isinstance(workspace, Workspace):
         return workspace
+    return Workspace.open(_config_path(workspace))
+
+
+def _config_path(workspace: str | Path | None) -> Path:
     path = Path(workspace) if workspace is not None else Path.cwd() / CONFIG_NAME
-    if path.is_dir():
-        path = path / CONFIG_NAME
-    return Workspace.open(path)
+    return path / CONFIG_NAME if path.is_dir() else path
 
 
 @contextlib.contextmanager
@@ -61,18 +123,27 @@ def _opened(workspace: WorkspaceLike) -> Iterator[Workspace]:
     if isinstance(workspace, Workspace):
         yield workspace
         return
-    ws = open_workspace(workspace)
-    try:
+    with open_workspace(workspace) as ws:
         yield ws
-    finally:
-        ws.close()
+
+
+@contextlib.contextmanager
+def _optional(workspace: WorkspaceLike) -> Iterator[Workspace | None]:
+    """The workspace named, or ./propsync.toml when there is one, else None (for the
+    commands that also work outside a workspace: generate, emulator serve)."""
+    if workspace is None and not (Path.cwd() / CONFIG_NAME).exists():
+        yield None
+        return
+    with _opened(workspace) as ws:
+        yield ws
 
 
 def init(directory: str | Path = ".", *, force: bool = False) -> Path:
     """Write a commented propsync.toml for the embedded default; return its path."""
-    from propsync.workspace import init as _init
-
     return _init(Path(directory), force=force)
+
+
+# --- data -------------------------------------------------------------------------------
 
 
 def generate(
@@ -82,45 +153,106 @@ def generate(
     seed: int | None = None,
     to: str | None = None,
     out_dir: str | Path | None = None,
-) -> GroundTruth:
-    """Generate the scenario into `to` (default: the workspace's DuckDB source)."""
-    from propsync import generate as gen
-
-    with _opened(workspace) as ws:
-        source = ws.config.source
-        target = to or (f"duckdb:{ws.path(source.path)}" if source.kind == "duckdb" else None)
-        if target is None:
-            from propsync.errors import UsageError
-
-            raise UsageError("name a target: to='duckdb:PATH' or a postgresql:// DSN")
-        return gen.generate(
-            scale or ws.config.generate.scale,
-            seed if seed is not None else ws.config.generate.seed,
-            rds_target=target,
-            out_dir=Path(out_dir) if out_dir else ws.path("generated"),
+    now: datetime | None = None,
+    load_org: bool | None = None,
+    reset_org: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerateResult:
+    """Generate the plan's scenario into `to` (default: the workspace's source), the
+    org's starting state and the ground truth; load that state into the workspace's org
+    (`load_org`, default: when the org is the local emulator), emptying the local org
+    first with `reset_org`. Outside a workspace `to` is required."""
+    with _optional(workspace) as ws:
+        if ws is not None:
+            scale = scale or ws.config.generate.scale
+            seed = ws.config.generate.seed if seed is None else seed
+            to = to or _source_target(ws)
+            out_dir = out_dir or ws.path("generated")
+        if to is None:
+            raise UsageError("name a target outside a workspace: duckdb:PATH or postgresql://...")
+        if now is not None and now.tzinfo is None:
+            raise UsageError("now needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
+        emulated = ws is not None and ws.config.salesforce.kind == "emulator"
+        if load_org is None:
+            load_org = emulated
+        if load_org and ws is None:
+            raise UsageError("loading the org needs a workspace (propsync.toml) naming it")
+        if reset_org:
+            if ws is None or not emulated:
+                raise UsageError("reset_org empties the local emulator org only")
+            reset_data(ws.path(ws.config.salesforce.emulator.data))
+        truth = gen.generate(
+            scale or gen.DEFAULT_SCALE,
+            gen.DEFAULT_SEED if seed is None else seed,
+            rds_target=to,
+            out_dir=Path(out_dir) if out_dir else Path("generated"),
+            now=now,
+            progress=progress,
         )
+        loaded = None
+        if load_org:
+            assert ws is not None
+            stats = load_starting_state(ws.client(), truth.salesforce_parquet)
+            loaded = OrgLoad(stats.inserted, stats.deleted, stats.api_calls, stats.seconds)
+        return GenerateResult(truth, loaded)
+
+
+def _source_target(ws: Workspace) -> str:
+    source = ws.config.source
+    if source.kind == "duckdb":
+        return f"duckdb:{ws.path(source.path)}"
+    return secret(source.dsn_env, what="[source] PostgreSQL DSN")
 
 
 def extract(
-    workspace: WorkspaceLike = None, *, full: bool = False, build: bool = True
-) -> ExtractStats:
+    workspace: WorkspaceLike = None,
+    *,
+    full: bool = False,
+    build: bool = True,
+    progress: ExtractProgress | None = None,
+) -> ExtractResult:
     """Copy the RDS tables into the engine (incremental where it can be), then rebuild
     the views over them unless `build=False`."""
-    from propsync import sources
-
     with _opened(workspace) as ws:
-        stats = sources.extract(ws, full=full)
-        if build:
-            ws.build_models(strict=False)
-        return stats
+        stats = sources.extract(ws, full=full, progress=progress)
+        built = _build_models(ws, strict=False) if build else []
+        return ExtractResult(stats, built)
 
 
-def build_models(workspace: WorkspaceLike = None) -> list[str]:
-    """Build every view over what is in the engine; return the view names. The state
-    tables the monitoring views read are migrated (and mirrored into the engine when
-    the state lives in PostgreSQL) first."""
+def build_models(workspace: WorkspaceLike = None, *, strict: bool = False) -> BuildResult:
+    """Build every view over what is in the engine. The state tables the monitoring
+    views read are migrated (and mirrored into the engine when the state lives in
+    PostgreSQL) first. Views whose input tables are missing are skipped (and listed)
+    unless `strict`, which raises instead."""
     with _opened(workspace) as ws:
-        return ws.build_models()
+        built = _build_models(ws, strict=strict)
+        return BuildResult(built, models.missing_inputs(ws.engine()))
+
+
+def show_model(workspace: WorkspaceLike, view: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The first `limit` rows of one view."""
+    with _opened(workspace) as ws:
+        return models.show(ws.engine(), view, limit)
+
+
+def compile_models(dialect: str) -> dict[str, str]:
+    """Every view's SQL for another engine (spark, databricks), in dependency order."""
+    return models.compile(dialect)
+
+
+def check_models(workspace: WorkspaceLike = None) -> list[CheckResult]:
+    """Run the model audits (each a query returning offending rows; none = pass)."""
+    with _opened(workspace) as ws:
+        return run_checks(ws.engine())
+
+
+def metrics(workspace: WorkspaceLike = None) -> dict[str, Any]:
+    """The plan's success metrics over the views as they are in the engine now."""
+    with _opened(workspace) as ws:
+        return models.metrics.snapshot(ws.engine())
+
+
+# --- syncs ------------------------------------------------------------------------------
 
 
 def plan(
@@ -128,13 +260,26 @@ def plan(
     which: Which = "all",
     *,
     pilot: str | None = None,
-    ids: list[str | int] | Path | None = None,
+    ids: Ids = None,
+    refresh_inputs: bool = True,
+    full_refresh: bool = False,
+    retry_failed: bool = False,
+    progress: Progress | None = None,
 ) -> SyncPlan:
-    """The dry run: refresh the inputs and say what a sync would write, field by field."""
-    from propsync.sync.run import plan as _plan
-
+    """The dry run: refresh the inputs and say what a sync would write, field by field.
+    `refresh_inputs=False` plans over the tables already in the engine; `full_refresh`
+    reads every Salesforce record instead of those changed since the last extract."""
     with _opened(workspace) as ws:
-        return _plan(ws, which, pilot=pilot, ids=ids)
+        return _plan(
+            ws,
+            which,
+            pilot=pilot,
+            ids=ids,
+            refresh_inputs=refresh_inputs,
+            full_refresh=full_refresh,
+            retry_failed=retry_failed,
+            progress=progress,
+        )
 
 
 def sync(
@@ -142,43 +287,94 @@ def sync(
     which: Which = "all",
     *,
     pilot: str | None = None,
-    ids: list[str | int] | Path | None = None,
+    ids: Ids = None,
     dry_run: bool = False,
     force: bool = False,
+    refresh_inputs: bool = True,
+    full_refresh: bool = False,
+    retry_failed: bool = False,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """Run Sync A, Sync B or both; `result.exit_code` is what cron should see."""
-    from propsync.sync.run import run_sync
-
+    """Run Sync A, Sync B or both; `result.exit_code` is what cron should see. `force`
+    runs Sync B past the change guardrail; `retry_failed` resends records Salesforce
+    rejected before with the same values."""
     with _opened(workspace) as ws:
-        return run_sync(ws, which, pilot=pilot, ids=ids, dry_run=dry_run, force=force)
+        return run_sync(
+            ws,
+            which,
+            pilot=pilot,
+            ids=ids,
+            dry_run=dry_run,
+            force=force,
+            refresh_inputs=refresh_inputs,
+            full_refresh=full_refresh,
+            retry_failed=retry_failed,
+            progress=progress,
+        )
 
 
-def runs(workspace: WorkspaceLike = None, *, limit: int = 50) -> list[dict[str, Any]]:
+def runs(workspace: WorkspaceLike = None, *, limit: int = 50) -> list[RunRecord]:
     """Recent runs, newest first, each in its latest state."""
-    from propsync.state import open_state
-
     with _opened(workspace) as ws:
-        return open_state(ws).runs(limit)
+        return ws.state().runs.latest(limit)
 
 
-def run_details(workspace: WorkspaceLike, run_id: str, *, limit: int = 50) -> dict[str, Any]:
+def run_details(
+    workspace: WorkspaceLike, run_id: str, *, limit: int = history.RECORDS_LISTED
+) -> history.RunReport:
     """One run: its counts, error codes summarised, and per-record outcomes."""
-    from propsync.sync.history import run_report
-
     with _opened(workspace) as ws:
-        return run_report(ws, run_id, limit=limit)
+        return history.run_report(ws, run_id, limit=limit)
 
 
-def metrics(workspace: WorkspaceLike = None) -> dict[str, Any]:
-    """The plan's success metrics over the views as they are in the engine now."""
-    from propsync.models import metrics as _metrics
-
-    with _opened(workspace) as ws:
-        return _metrics.snapshot(ws.engine())
+# --- the embedded default ---------------------------------------------------------------
 
 
-def demo(directory: str | Path = "demo-workspace", *, scale: int | None = None) -> DemoReport:
+def demo(
+    directory: str | Path = "demo-workspace",
+    *,
+    scale: int | None = None,
+    seed: int | None = None,
+    step: Step | None = None,
+    sync_progress: Progress | None = None,
+) -> DemoReport:
     """The main job on the embedded default in a fresh workspace."""
-    from propsync.demo import run_demo
+    return run_demo(Path(directory), scale=scale, seed=seed, step=step, sync_progress=sync_progress)
 
-    return run_demo(Path(directory), scale=scale)
+
+def start_emulator(
+    workspace: WorkspaceLike = None,
+    *,
+    port: int | None = None,
+    data_dir: str | Path | None = None,
+    latency_ms: float | None = None,
+    workflow_delay_s: float | None = None,
+    workflow_enabled: bool | None = None,
+    daily_api_limit: int | None = None,
+    knobs: Mapping[str, Any] | None = None,
+    foreground: bool = False,
+) -> Emulator:
+    """Start the local Salesforce org over HTTPS. Options not given come from the
+    workspace's [salesforce.emulator] section when there is a workspace, else port 0 (a
+    free one), folder ./emulator, no latency, a 2 s workflow delay. `foreground=True`
+    for a process that then calls `serve_forever()`; stop it with `stop()`."""
+    with _optional(workspace) as ws:
+        cfg = ws.config.salesforce.emulator if ws is not None else EmulatorConfig()
+        root = ws.root if ws is not None else Path.cwd()
+    data = Path(data_dir) if data_dir is not None else root / cfg.data
+    chosen_port = cfg.port if port is None else port
+    try:
+        return Emulator.start(
+            data,
+            port=chosen_port,
+            latency_ms=cfg.latency_ms if latency_ms is None else latency_ms,
+            workflow_delay_s=cfg.workflow_delay_s if workflow_delay_s is None else workflow_delay_s,
+            workflow_enabled=cfg.workflow_enabled if workflow_enabled is None else workflow_enabled,
+            daily_api_limit=cfg.daily_api_limit if daily_api_limit is None else daily_api_limit,
+            foreground=foreground,
+            **dict(knobs or {}),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot serve on port {chosen_port}: {exc}") from exc

@@ -14,14 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from typing import Any
 
+from propsync import generate as gen
 from propsync.errors import UsageError
-
-if TYPE_CHECKING:
-    from propsync.sync.plan import SyncPlan
-    from propsync.sync.run import RunResult
-    from propsync.workspace import Workspace
+from propsync.models import metrics
+from propsync.models.checks import run_checks
+from propsync.salesforce.client import SalesforceClient
+from propsync.salesforce.load import load_starting_state
+from propsync.sync.lifecycle import Progress
+from propsync.sync.plan import SyncPlan, Which
+from propsync.sync.prepare import compute_plan
+from propsync.sync.refresh import refresh
+from propsync.sync.run import run_sync
+from propsync.workspace import Workspace, init
 
 MARKER = ".propsync-demo"
 
@@ -55,8 +62,6 @@ class DemoReport:
         )
 
     def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         doc = asdict(self)
         doc["workspace"] = str(self.workspace)
         doc["ok"] = self.ok
@@ -84,28 +89,19 @@ def run_demo(
     scale: int | None = None,
     seed: int | None = None,
     step: Step | None = None,
-    sync_progress: Callable[[str, int, int], None] | None = None,
+    sync_progress: Progress | None = None,
 ) -> DemoReport:
     """Run the whole job in a fresh workspace under `directory`; return what happened."""
-    from propsync import generate as gen
-    from propsync.models import checks as model_checks
-    from propsync.models import metrics
-    from propsync.salesforce.connect import connect
-    from propsync.salesforce.load import load_starting_state
-    from propsync.sync.run import compute_plan, refresh, run_sync
-    from propsync.workspace import Workspace, init
-
     tick = step or (lambda name, done, total: None)
     seconds: dict[str, float] = {}
     root = fresh_workspace(directory)
     init(root)
-    ws = Workspace.open(root / "propsync.toml")
-    scale = scale or ws.config.generate.scale
-    source = ws.config.source
-    if source.kind != "duckdb":  # the demo's own config is always the embedded default
-        raise UsageError("the demo runs on the embedded DuckDB source")
-    seed = seed if seed is not None else ws.config.generate.seed
-    try:
+    with Workspace.open(root / "propsync.toml") as ws:
+        scale = scale or ws.config.generate.scale
+        source = ws.config.source
+        if source.kind != "duckdb":  # the demo's own config is always the embedded default
+            raise UsageError("the demo runs on the embedded DuckDB source")
+        seed = seed if seed is not None else ws.config.generate.seed
         t = time.monotonic()
         tick("generate the scenario", 0, 1)
         out_dir = ws.path("generated")
@@ -120,53 +116,48 @@ def run_demo(
 
         t = time.monotonic()
         tick("start the local org and load its starting state", 0, 1)
-        client = connect(ws)
-        try:
-            load_starting_state(client, out_dir / gen.SALESFORCE_FILE)
-            tick("start the local org and load its starting state", 1, 1)
-            seconds["load org"] = time.monotonic() - t
+        client = ws.client()
+        load_starting_state(client, out_dir / gen.SALESFORCE_FILE)
+        tick("start the local org and load its starting state", 1, 1)
+        seconds["load org"] = time.monotonic() - t
 
-            t = time.monotonic()
-            tick("extract RDS and Salesforce, build the views", 0, 1)
-            refresh(ws, client)
-            engine = ws.engine()
-            tick("extract RDS and Salesforce, build the views", 1, 1)
-            queues_before = _queue_sizes(ws)
-            before = metrics.snapshot(engine)
-            first_plan = compute_plan(ws, client, "all")
-            seconds["extract + models"] = time.monotonic() - t
+        t = time.monotonic()
+        tick("extract RDS and Salesforce, build the views", 0, 1)
+        refresh(ws, client)
+        engine = ws.engine()
+        tick("extract RDS and Salesforce, build the views", 1, 1)
+        queues_before = _queue_sizes(ws)
+        before = metrics.snapshot(engine)
+        first_plan = compute_plan(ws, client, "all")
+        seconds["extract + models"] = time.monotonic() - t
 
-            t = time.monotonic()
-            # SOQL datetime literal; a second early, so nothing Sync A creates is missed.
-            sync_started = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )
-            runs = [
-                _run(ws, client, "create", sync_progress, run_sync),
-                # The first Sync B of a rollout is meant to change many records
-                # (every un-aggregated multi-property record): the guardrail is for
-                # the steady state, so the demo acknowledges it, as `--force` would.
-                _run(ws, client, "update", sync_progress, run_sync, force=True),
-            ]
-            seconds["sync"] = time.monotonic() - t
+        t = time.monotonic()
+        # SOQL datetime literal; a second early, so nothing Sync A creates is missed.
+        sync_started = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        runs = [
+            _run(ws, "create", sync_progress),
+            # The first Sync B of a rollout is meant to change many records
+            # (every un-aggregated multi-property record): the guardrail is for
+            # the steady state, so the demo acknowledges it, as `--force` would.
+            _run(ws, "update", sync_progress, force=True),
+        ]
+        seconds["sync"] = time.monotonic() - t
 
-            t = time.monotonic()
-            workflow = _await_workflow(ws, client, tick, since=sync_started)
-            seconds["workflow"] = time.monotonic() - t
+        t = time.monotonic()
+        workflow = _await_workflow(ws, client, tick, since=sync_started)
+        seconds["workflow"] = time.monotonic() - t
 
-            refresh(ws, client)
-            after = metrics.snapshot(engine, baseline=before)
-            second_plan = compute_plan(ws, client, "all")
-            check_results = [
-                {"name": c.name, "passed": c.passed, "rows": c.offending}
-                for c in model_checks.run_checks(engine)
-            ]
-            unsyncable = _unsyncable(second_plan)
-            exceptions = _exceptions(ws)
-        finally:
-            client.close()
-    finally:
-        ws.close()
+        refresh(ws, client)
+        after = metrics.snapshot(engine, baseline=before)
+        second_plan = compute_plan(ws, client, "all")
+        check_results = [
+            {"name": c.name, "passed": c.passed, "rows": c.offending}
+            for c in run_checks(engine)
+        ]
+        unsyncable = _unsyncable(second_plan)
+        exceptions = _exceptions(ws)
     return DemoReport(
         workspace=root,
         truth=_truth_summary(truth),
@@ -186,15 +177,9 @@ def run_demo(
 
 
 def _run(
-    ws: Workspace,
-    client: Any,
-    which: str,
-    progress: Callable[[str, int, int], None] | None,
-    run_sync: Callable[..., RunResult],
-    *,
-    force: bool = False,
+    ws: Workspace, which: Which, progress: Progress | None, *, force: bool = False
 ) -> dict[str, Any]:
-    result = run_sync(ws, which, client=client, force=force, progress=progress)
+    result = run_sync(ws, which, force=force, progress=progress)
     doc = result.to_json()
     doc.pop("plan", None)
     return doc
@@ -214,7 +199,8 @@ def _queue_sizes(ws: Workspace) -> dict[str, int]:
     }
 
 
-def _await_workflow(ws: Workspace, client: Any, tick: Step, *, since: str) -> dict[str, Any]:
+def _await_workflow(
+    ws: Workspace, client: SalesforceClient, tick: Step, *, since: str) -> dict[str, Any]:
     """Wait until every record created since `since` (the demo's Sync A) carries
     sf_property_id__c, as the plan's Step 4.2 checks, bounded by the workflow delay."""
     cfg = ws.config.salesforce.emulator
@@ -240,7 +226,7 @@ def _await_workflow(ws: Workspace, client: Any, tick: Step, *, since: str) -> di
     }
 
 
-def _count(client: Any, soql: str) -> int:
+def _count(client: SalesforceClient, soql: str) -> int:
     # totalSize of the first page is the query's full count; live records only.
     total, _records = next(client.query_pages(soql, include_deleted=False))
     return int(total)
@@ -262,7 +248,7 @@ def _exceptions(ws: Workspace) -> dict[str, int]:
     return {str(kind): int(n) for kind, n in rows}
 
 
-def _truth_summary(truth: Any) -> dict[str, Any]:
+def _truth_summary(truth: gen.GroundTruth) -> dict[str, Any]:
     doc = truth.counts
     keep = (
         "active_properties",

@@ -55,7 +55,7 @@ def _workspace(tmp_path: Path) -> Workspace:
 def test_embedded_copy(tmp_path: Path) -> None:
     _make_file(tmp_path / "rds.duckdb")
     with _workspace(tmp_path) as ws:
-        stats = sources.extract(ws)
+        stats = sources.extract(ws.config.source, ws.engine(), root=ws.root)
         engine = ws.engine()
         assert stats.mode == "full"
         assert {t: s.rows_read for t, s in stats.tables.items()} == {
@@ -91,7 +91,7 @@ def test_embedded_copy(tmp_path: Path) -> None:
 def test_embedded_errors_name_file_and_table(tmp_path: Path) -> None:
     with _workspace(tmp_path) as ws:
         with pytest.raises(SourceError, match=r"does not exist .*propsync generate"):
-            sources.extract(ws)
+            sources.extract(ws.config.source, ws.engine(), root=ws.root)
         _make_file(tmp_path / "rds.duckdb", with_features=False)
         with pytest.raises(SourceError, match="source table property_features does not exist"):
-            sources.extract(ws)
+            sources.extract(ws.config.source, ws.engine(), root=ws.root)

@@ -230,15 +230,15 @@ def test_bad_dsn_is_a_source_error_without_the_password() -> None:
 
 def test_extract_through_the_workspace(pg_ws: Workspace, rds_dsn: str) -> None:
     seen: list[tuple[str, int]] = []
-    stats = sources.extract(pg_ws, progress=lambda t, n: seen.append((t, n)))
+    stats = sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root, progress=lambda t, n: seen.append((t, n)))
     assert stats.mode == "full"
     assert {t for t, _ in seen} == set(TABLES)
     engine = pg_ws.engine()
     assert isinstance(engine, DuckDBEngine)
     assert_same(rds_dsn, engine)
-    again = sources.extract(pg_ws)
+    again = sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root)
     assert again.mode == "incremental"
-    assert sources.extract(pg_ws, full=True).mode == "full"
+    assert sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root, full=True).mode == "full"
     doc = again.to_dict()
     assert doc["tables"]["properties"]["mode"] == "incremental"
     assert "postgres@" not in doc["source"]
@@ -249,8 +249,8 @@ def test_incremental_off_in_config_means_full(
 ) -> None:
     monkeypatch.setenv("PROPSYNC_TEST_RDS_DSN_2", rds_dsn)
     with pg_workspace(tmp_path, "PROPSYNC_TEST_RDS_DSN_2", incremental=False) as ws:
-        sources.extract(ws)
-        assert sources.extract(ws).mode == "full"
+        sources.extract(ws.config.source, ws.engine(), root=ws.root)
+        assert sources.extract(ws.config.source, ws.engine(), root=ws.root).mode == "full"
 
 
 def test_unset_dsn_variable_is_a_config_error(tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def test_unset_dsn_variable_is_a_config_error(tmp_path: Path) -> None:
         pg_workspace(tmp_path, "PROPSYNC_NO_SUCH_VARIABLE") as ws,
         pytest.raises(ConfigError, match="PROPSYNC_NO_SUCH_VARIABLE"),
     ):
-        sources.extract(ws)
+        sources.extract(ws.config.source, ws.engine(), root=ws.root)
 
 
 @pytest.mark.slow

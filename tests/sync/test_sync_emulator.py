@@ -118,7 +118,7 @@ def test_second_run_is_refused_while_the_lock_is_held(org: Org) -> None:
 def test_duckdb_memory_limit_is_lowered_during_a_run_and_restored_after(org: Org) -> None:
     import duckdb
 
-    from propsync.sync.run import SYNC_MEMORY_LIMIT, WRITE_MEMORY_LIMIT
+    from propsync.sync.lifecycle import SYNC_MEMORY_LIMIT, WRITE_MEMORY_LIMIT
 
     engine = org.ws.engine()
 

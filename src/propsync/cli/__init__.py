@@ -6,79 +6,24 @@ Exit codes: 0 success; 1 completed with record failures or yellow health;
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.logging import RichHandler
 
-from propsync.errors import PropsyncError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Context:
-    """What every command receives: where the config is, and how to report."""
-
-    def __init__(self, config: Path | None, debug: bool, quiet: bool) -> None:
-        self.config_path = config
-        self.debug = debug
-        self.quiet = quiet
-
-    def workspace(self) -> Any:
-        from propsync.workspace import Workspace
-
-        return Workspace.open(self.config_path)
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def error_handler(func: F) -> F:
-    """One red line per error; a traceback only with --debug."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PropsyncError as exc:
-            ctx = click.get_current_context(silent=True)
-            debug = bool(
-                ctx and isinstance(ctx.find_root().obj, Context) and ctx.find_root().obj.debug
-            )
-            if debug:
-                raise
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def stdout_console() -> Any:
-    """A rich console for tables on stdout. Piped output (cron mail, CI logs, `| less`)
-    gets 120 columns rather than rich's 80, so tables are not cut to ellipses."""
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 120)
-
-
-def emit_json(document: Any) -> None:
-    """One JSON document on stdout."""
-    click.echo(json.dumps(document, indent=2, default=str, sort_keys=False))
-
+from propsync import api
+from propsync.cli import demo, emulator, extract, generate, models, sync
+from propsync.cli.common import Context, error_handler
 
 def _setup_logging(debug: bool) -> None:
     """On a terminal, log lines go through rich so they print above live progress bars;
     elsewhere (cron, CI, Airflow) plain timestamped lines."""
     handler: logging.Handler
     if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.logging import RichHandler
-
         handler = RichHandler(
             console=Console(stderr=True), show_path=False, markup=False, rich_tracebacks=debug
         )
@@ -138,18 +83,18 @@ def main(ctx: click.Context, config: Path | None, debug: bool, quiet: bool) -> N
 @error_handler
 def init_cmd(directory: Path, force: bool) -> None:
     """Write a commented propsync.toml for the embedded default."""
-    from propsync.workspace import init
-
-    path = init(directory, force=force)
+    path = api.init(directory, force=force)
     click.echo(f"wrote {path}")
 
 
-def _register() -> None:
-    # Each command group lives in its own module; importing them is cheap (heavy
-    # drivers are imported inside the commands).
-    from propsync.cli import commands
-
-    commands.register(main)
-
-
-_register()
+for command in (
+    generate.generate_cmd,
+    extract.extract_cmd,
+    emulator.emulator_group,
+    models.models_group,
+    sync.plan_cmd,
+    sync.sync_cmd,
+    sync.runs_grp,
+    demo.demo_cmd,
+):
+    main.add_command(command)

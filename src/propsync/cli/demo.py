@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.command("demo")
@@ -31,11 +35,6 @@ def demo_cmd(
     """Run the main job end to end on the embedded default: generate the plan's scenario,
     start the local org, plan, Sync A, Sync B, await the Salesforce workflow, validate,
     and print the plan's success metrics before and after."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
-    from propsync.demo import run_demo
-
     console = Console(stderr=True, quiet=ctx.quiet or as_json)
     with Progress(
         TextColumn("{task.description}"),
@@ -55,7 +54,9 @@ def demo_cmd(
         def sync_progress(phase: str, done: int, total: int) -> None:
             step(f"sync: {phase}", done, total)
 
-        report = run_demo(directory, scale=scale, seed=seed, step=step, sync_progress=sync_progress)
+        report = api.demo(
+            directory, scale=scale, seed=seed, step=step, sync_progress=sync_progress
+        )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -65,8 +66,6 @@ def demo_cmd(
 
 
 def _print(console: Any, report: Any) -> None:
-    from rich.table import Table
-
     queues = Table(title="Queues before the sync (computed from the views)")
     queues.add_column("view")
     queues.add_column("rows", justify="right")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, pass_ctx
 from propsync.errors import UsageError
 
 
@@ -48,43 +49,31 @@ def serve_cmd(
     access token and the CA file to trust. Options not given come from the
     workspace's [salesforce.emulator] section when there is a propsync.toml, else
     port 0 (a free one), folder ./emulator, no latency, a 2 s workflow delay."""
-    from propsync.config import CONFIG_NAME, EmulatorConfig
-    from propsync.salesforce.emulator import Emulator
-
-    cfg, root = EmulatorConfig(), Path.cwd()
-    if ctx.config_path is not None or (Path.cwd() / CONFIG_NAME).exists():
-        ws = ctx.workspace()
-        cfg, root = ws.config.salesforce.emulator, ws.root
-    data_dir = data_dir if data_dir is not None else root / cfg.data
-    port = cfg.port if port is None else port
-
-    extra = {}
+    knobs = {}
     if knobs_json:
         try:
-            extra = json.loads(knobs_json)
+            knobs = json.loads(knobs_json)
         except json.JSONDecodeError as exc:
             raise UsageError(f"--knobs is not JSON: {exc}") from exc
-        if not isinstance(extra, dict):
+        if not isinstance(knobs, dict):
             raise UsageError("--knobs must be a JSON object")
-    try:
-        emu = Emulator.start(
-            data_dir, port=port,
-            latency_ms=cfg.latency_ms if latency_ms is None else latency_ms,
-            workflow_delay_s=cfg.workflow_delay_s if workflow_delay_s is None else workflow_delay_s,
-            workflow_enabled=cfg.workflow_enabled and not no_workflow,
-            daily_api_limit=cfg.daily_api_limit if daily_api_limit is None else daily_api_limit,
-            foreground=True, **extra,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    except OSError as exc:
-        raise UsageError(f"cannot serve on port {port}: {exc}") from exc
+    emu = api.start_emulator(
+        ctx.config_path,
+        port=port,
+        data_dir=data_dir,
+        latency_ms=latency_ms,
+        workflow_delay_s=workflow_delay_s,
+        workflow_enabled=False if no_workflow else None,
+        daily_api_limit=daily_api_limit,
+        knobs=knobs,
+        foreground=True,
+    )
     try:
         doc = {
             "instance_url": emu.instance_url,
             "access_token": emu.access_token,
             "ca_file": emu.ca_file,
-            "connection_file": str(data_dir / "connection.json"),
+            "connection_file": str(emu.data_dir / "connection.json"),
         }
         if as_json:
             emit_json(doc)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.command("extract")
@@ -27,19 +32,14 @@ def extract_cmd(ctx: Context, full: bool, build: bool, as_json: bool) -> None:
     only rows whose updated_at moved since the last extraction; the embedded DuckDB
     file is always copied in full.
     """
-    from propsync import sources
-
-    with ctx.workspace() as ws:
-        plain = as_json or ctx.quiet
-        stats = sources.extract(ws, full=full) if plain else _with_progress(ws, full)
-        built = ws.build_models(strict=False) if build else []
+    with _spinners(not (as_json or ctx.quiet)) as progress:
+        result = api.extract(ctx.config_path, full=full, build=build, progress=progress)
+    stats, built = result.stats, result.views_built
     if as_json:
         emit_json({**stats.to_dict(), "views_built": built})
         return
     if ctx.quiet:
         return
-    from rich.table import Table
-
     table = Table(title=f"extracted from {stats.source} in {stats.seconds:.2f} s")
     for column in ("table", "mode", "rows read", "deleted", "rows now", "watermark (UTC)"):
         right = column.startswith(("rows", "del"))
@@ -62,11 +62,12 @@ def extract_cmd(ctx: Context, full: bool, build: bool, as_json: bool) -> None:
             console.print(f"{t.table}: full read ({t.reason})")
 
 
-def _with_progress(ws: Any, full: bool) -> Any:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from propsync import sources
-
+@contextmanager
+def _spinners(enabled: bool) -> Iterator[Callable[[str, int], None] | None]:
+    """A spinner per table with its running row count (`api.extract`'s callback)."""
+    if not enabled:
+        yield None
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -81,4 +82,4 @@ def _with_progress(ws: Any, full: bool) -> Any:
                 tasks[table] = bar.add_task(table, total=None, rows=0)
             bar.update(tasks[table], rows=rows)
 
-        return sources.extract(ws, full=full, progress=report)
+        yield report

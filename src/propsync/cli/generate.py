@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import Progress
+from rich.table import Table
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, pass_ctx, stdout_console
 from propsync.errors import UsageError
 
 # The ground-truth keys the summary table shows, in the plan's order.
@@ -28,27 +32,6 @@ _SUMMARY = (
     ("invalid_sfdc_ids", "invalid sfdc_ids"),
     ("unsyncable_count", "cannot be synced"),
 )
-
-
-def _workspace_defaults(ctx: Context) -> tuple[Any, Path | None]:
-    """(config, root) of the workspace when there is one, else (None, None)."""
-    from propsync.config import CONFIG_NAME
-
-    path = ctx.config_path or Path.cwd() / CONFIG_NAME
-    if ctx.config_path is None and not path.exists():
-        return None, None
-    ws = ctx.workspace()
-    return ws.config, ws.root
-
-
-def _default_target(config: Any, root: Path) -> str:
-    from propsync.config import secret
-
-    source = config.source
-    if source.kind == "duckdb":
-        path = Path(source.path)
-        return f"duckdb:{path if path.is_absolute() else root / path}"
-    return secret(source.dsn_env, what="[source] PostgreSQL DSN")
 
 
 @click.command("generate")
@@ -95,16 +78,6 @@ def generate_cmd(
     reset_org: bool,
 ) -> None:
     """Write synthetic RDS tables, the matching Salesforce starting state and the truth."""
-    from propsync.generate import DEFAULT_SCALE, DEFAULT_SEED, generate
-
-    config, root = _workspace_defaults(ctx)
-    if config is not None and root is not None:
-        scale = scale or config.generate.scale
-        seed = config.generate.seed if seed is None else seed
-        target = target or _default_target(config, root)
-        out = out or root / "generated"
-    if target is None:
-        raise UsageError("--to is required outside a workspace (duckdb:PATH or postgresql://...)")
     now = None
     if now_text is not None:
         try:
@@ -113,69 +86,45 @@ def generate_cmd(
             raise UsageError(f"--now: not an ISO 8601 timestamp: {now_text!r}") from None
         if now.tzinfo is None:
             raise UsageError("--now needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
-    kwargs: dict[str, Any] = {
-        "scale": scale or DEFAULT_SCALE,
-        "seed": DEFAULT_SEED if seed is None else seed,
-        "rds_target": target,
-        "out_dir": out or Path("generated"),
+    options: dict[str, Any] = {
+        "scale": scale,
+        "seed": seed,
+        "to": target,
+        "out_dir": out,
         "now": now,
+        "load_org": load_org,
+        "reset_org": reset_org,
     }
-    if load_org is None:
-        load_org = config is not None and config.salesforce.kind == "emulator"
-    if load_org and config is None:
-        raise UsageError("--load-org needs a workspace (propsync.toml) naming the org")
-    if reset_org:
-        if config is None or root is None or config.salesforce.kind != "emulator":
-            raise UsageError("--reset-org empties the local emulator org only")
-        from propsync.salesforce.emulator.harness import reset_data
-
-        data = Path(config.salesforce.emulator.data)
-        reset_data(data if data.is_absolute() else root / data)
     if as_json or ctx.quiet:
-        truth = generate(**kwargs)
-        loaded = _load_org(ctx, truth.salesforce_parquet) if load_org else None
+        result = api.generate(ctx.config_path, **options)
+        truth = result.truth
         if as_json:
-            org = {"org_load": loaded} if loaded else {}
+            org = {"org_load": _org_json(result.org_load)} if result.org_load else {}
             emit_json(
                 {"paths": truth.paths, "seconds": round(truth.seconds, 2), **org, **truth.counts}
             )
         return
-    from rich.progress import Progress
-
     with Progress(transient=True) as bar:
         task = bar.add_task("generating", total=None)
-        truth = generate(
-            **kwargs, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        result = api.generate(
+            ctx.config_path,
+            **options,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    _summary(truth)
-    if load_org:
-        with Progress(transient=True) as bar:
-            bar.add_task("loading the starting state into the org", total=None)
-            loaded = _load_org(ctx, truth.salesforce_parquet)
+    _summary(result.truth)
+    loaded = result.org_load
+    if loaded is not None:
         click.echo(
-            f"org: {loaded['inserted']:,} records inserted, {loaded['deleted']:,} deleted, "
-            f"{loaded['api_calls']} API calls, {loaded['seconds']:.1f} s"
+            f"org: {loaded.inserted:,} records inserted, {loaded.deleted:,} deleted, "
+            f"{loaded.api_calls} API calls, {loaded.seconds:.1f} s"
         )
 
 
-def _load_org(ctx: Context, parquet: Path) -> dict[str, Any]:
-    """Load the starting state into the workspace's org (starting the emulator if needed)."""
-    from propsync.salesforce.connect import connect
-    from propsync.salesforce.load import load_starting_state
-
-    with ctx.workspace() as ws, connect(ws) as client:
-        stats = load_starting_state(client, parquet)
-    return {
-        "inserted": stats.inserted,
-        "deleted": stats.deleted,
-        "api_calls": stats.api_calls,
-        "seconds": round(stats.seconds, 2),
-    }
+def _org_json(loaded: api.OrgLoad) -> dict[str, Any]:
+    return {**asdict(loaded), "seconds": round(loaded.seconds, 2)}
 
 
 def _summary(truth: Any) -> None:
-    from rich.table import Table
-
     counts = truth.counts
     table = Table(title=f"scenario: scale {counts['scale']:,}, seed {counts['seed']}")
     table.add_column("ground truth")

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, pass_ctx, stdout_console
 
 
 @click.group("models")
@@ -21,11 +23,8 @@ def models_group() -> None:
 @error_handler
 def build_cmd(ctx: Context, as_json: bool) -> None:
     """Create every view over the tables in the engine (dependency order)."""
-    from propsync import models
-
-    with ctx.workspace() as ws:
-        built = ws.build_models(strict=False)
-        missing = models.missing_inputs(ws.engine())
+    result = api.build_models(ctx.config_path)
+    built, missing = result.built, result.skipped
     if as_json:
         emit_json({"built": built, "skipped": missing})
         return
@@ -43,10 +42,7 @@ def build_cmd(ctx: Context, as_json: bool) -> None:
 @error_handler
 def show_cmd(ctx: Context, view: str, limit: int, as_json: bool) -> None:
     """Print the rows of one view (build the models first)."""
-    from propsync import models
-
-    with ctx.workspace() as ws:
-        rows = models.show(ws.engine(), view, limit)
+    rows = api.show_model(ctx.config_path, view, limit=limit)
     if as_json:
         emit_json({"view": view, "rows": rows})
         return
@@ -64,9 +60,7 @@ def show_cmd(ctx: Context, view: str, limit: int, as_json: bool) -> None:
 @error_handler
 def compile_cmd(dialect: str, out: Path | None) -> None:
     """Emit the views' SQL for another engine (transpiled with sqlglot)."""
-    from propsync import models
-
-    compiled = models.compile(dialect)
+    compiled = api.compile_models(dialect)
     if out is None:
         for statement in compiled.values():
             click.echo(statement.rstrip() + ";\n")
@@ -84,16 +78,11 @@ def compile_cmd(dialect: str, out: Path | None) -> None:
 @error_handler
 def check_cmd(ctx: Context, as_json: bool) -> None:
     """Run the audits; exit 1 if any returns offending rows."""
-    from propsync.models import checks
-
-    with ctx.workspace() as ws:
-        results = checks.run_checks(ws.engine())
+    results = api.check_models(ctx.config_path)
     failed = [r for r in results if not r.passed]
     if as_json:
         emit_json({"passed": not failed, "checks": [r.as_dict() for r in results]})
     else:
-        from rich.table import Table
-
         table = Table(title="model checks")
         for column in ("check", "result", "offending rows", "guarantees"):
             table.add_column(column)
@@ -106,8 +95,6 @@ def check_cmd(ctx: Context, as_json: bool) -> None:
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
     table = Table(title=f"{title} ({len(rows)} rows)")
     for column in rows[0] if rows else []:
         table.add_column(column, overflow="fold")

@@ -1,4 +1,4 @@
-"""`propsync plan`, `propsync sync`, `propsync runs`: parse, call propsync.sync, report.
+"""`propsync plan`, `propsync sync`, `propsync runs`: parse, call propsync.api, report.
 
 Exit codes of `sync`: 0 every record written, 1 completed with record failures,
 2 aborted (quota, lock held, guardrail, interrupted) or failed.
@@ -6,23 +6,32 @@ Exit codes of `sync`: 0 every record written, 1 completed with record failures,
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 
-from propsync.cli import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync import api
+from propsync.cli.common import (
+    Context,
+    emit_json,
+    error_handler,
+    num,
+    pass_ctx,
+    progress_bars,
+    seconds,
+    status_style,
+    stdout_console,
+)
 
 WHICH = click.Choice(["create", "update", "all"])
 
 
 def _restrict_options(func: Any) -> Any:
     """The options `plan` and `sync` share, handed to the command as one `run_options`
-    mapping of the keyword arguments `propsync.sync.plan` and `run_sync` both take."""
+    mapping of the keyword arguments `propsync.api.plan` and `api.sync` both take."""
 
     @functools.wraps(func)
     def command(
@@ -75,34 +84,11 @@ def _restrict_options(func: Any) -> Any:
     return decorated
 
 
-@contextlib.contextmanager
-def _progress(ctx: Context, enabled: bool) -> Iterator[Any]:
-    """A rich progress bar per phase; a no-op callback under --quiet / --json."""
-    if not enabled or ctx.quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    labels = {
-        "extract": "extract RDS + Salesforce, build models",
-        "create": "Sync A (create)",
-        "update": "Sync B (update)",
-    }
-    tasks: dict[str, Any] = {}
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    ) as bar:
-
-        def callback(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total or 1)
-            bar.update(tasks[phase], completed=done, total=total or 1)
-
-        yield callback
+LABELS = {
+    "extract": "extract RDS + Salesforce, build models",
+    "create": "Sync A (create)",
+    "update": "Sync B (update)",
+}
 
 
 @click.command("plan")
@@ -118,10 +104,13 @@ def plan_cmd(
     run_options: dict[str, Any],
 ) -> None:
     """The dry run: what a sync would write, field by field, and its API cost."""
-    from propsync.sync import plan
-
-    with ctx.workspace() as ws, _progress(ctx, not as_json) as progress:
-        result = plan(ws, which, progress=progress, **run_options)  # type: ignore[arg-type]
+    with progress_bars(ctx, not as_json, LABELS) as progress:
+        result = api.plan(
+            ctx.config_path,
+            which,  # type: ignore[arg-type]
+            progress=progress,
+            **run_options,
+        )
     if as_json:
         emit_json(result.to_json())
         return
@@ -145,11 +134,9 @@ def sync_cmd(
     run_options: dict[str, Any],
 ) -> None:
     """Sync A (create), Sync B (update) or both (all)."""
-    from propsync.sync import run_sync
-
-    with ctx.workspace() as ws, _progress(ctx, not as_json) as progress:
-        result = run_sync(
-            ws,
+    with progress_bars(ctx, not as_json, LABELS) as progress:
+        result = api.sync(
+            ctx.config_path,
             which,  # type: ignore[arg-type]
             dry_run=dry_run,
             force=force,
@@ -174,16 +161,11 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
     """Run history (newest first); `runs show RUN_ID` for one run's records."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from propsync.state import open_state
-
     ctx: Context = click_ctx.find_root().obj
-    with ctx.workspace() as ws:
-        runs = [_as_dict(r) for r in open_state(ws).runs()][:limit]
+    runs = [r.to_json() for r in api.runs(ctx.config_path, limit=limit)]
     if as_json:
         emit_json(runs)
         return
-    from rich.table import Table
-
     table = Table(title="sync runs")
     for name in ("run", "sync", "status", "started", "duration", "sent", "ok", "failed", "api"):
         table.add_column(
@@ -193,13 +175,13 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
         table.add_row(
             str(r.get("run_id")),
             str(r.get("sync")) + (" (dry run)" if r.get("dry_run") else ""),
-            _status_style(str(r.get("status"))),
+            status_style(str(r.get("status"))),
             str(r.get("started_at", ""))[:19],
-            _seconds(r.get("duration_s")),
-            _num(r.get("attempted")),
-            _num(r.get("succeeded")),
-            _num(r.get("failed")),
-            _num(r.get("api_calls")),
+            seconds(r.get("duration_s")),
+            num(r.get("attempted")),
+            num(r.get("succeeded")),
+            num(r.get("failed")),
+            num(r.get("api_calls")),
         )
     stdout_console().print(table)
 
@@ -212,21 +194,16 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
 @error_handler
 def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
     """One run: its counts, error codes summarised, and its per-record outcomes."""
-    from propsync.sync.history import run_report
-
-    with ctx.workspace() as ws:
-        report = run_report(ws, run_id)
+    report = api.run_details(ctx.config_path, run_id).to_json()
     if as_json:
         emit_json(report)
         return
-    from rich.table import Table
-
     console = stdout_console()
     run = report["run"]
     console.print(
-        f"run {run.get('run_id')}: sync {run.get('sync')} {_status_style(str(run.get('status')))}"
-        f"  started {str(run.get('started_at'))[:19]}  {_seconds(run.get('duration_s'))}"
-        f"  api calls {_num(run.get('api_calls'))}"
+        f"run {run.get('run_id')}: sync {run.get('sync')} {status_style(str(run.get('status')))}"
+        f"  started {str(run.get('started_at'))[:19]}  {seconds(run.get('duration_s'))}"
+        f"  api calls {num(run.get('api_calls'))}"
         + (f"\n[red]{run.get('error')}[/red]" if run.get("error") else "")
     )
     summary = Table(title="outcomes")
@@ -234,7 +211,7 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
         summary.add_column(name, justify="right" if name == "records" else "left")
     for row in report["summary"]:
         summary.add_row(
-            row["sync_operation"], row["sync_status"], row["error_code"] or "", _num(row["records"])
+            row["sync_operation"], row["sync_status"], row["error_code"] or "", num(row["records"])
         )
     console.print(summary)
     records = Table(title=f"records (first {limit})")
@@ -257,8 +234,6 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
 
 
 def _print_plan(p: Any) -> None:
-    from rich.table import Table
-
     console = stdout_console()
     doc = p.to_json()
     head = Table(title="plan" + (f" ({doc['restriction']})" if doc["restriction"] else ""))
@@ -276,20 +251,20 @@ def _print_plan(p: Any) -> None:
     for name, q in doc["queues"].items():
         head.add_row(
             name,
-            _num(q["matched"]),
-            _num(q["records"]),
-            _num(q["records_to_write"]),
-            _num(q["predicted_failures"]),
-            _num(q["held_back"]),
+            num(q["matched"]),
+            num(q["records"]),
+            num(q["records_to_write"]),
+            num(q["predicted_failures"]),
+            num(q["held_back"]),
             q["mode"],
-            _num(q["api_calls"]),
+            num(q["api_calls"]),
         )
     console.print(head)
     quota = doc["quota"]
     if quota.get("remaining") is not None:
         console.print(
-            f"API quota today: {_num(quota['remaining'])} of {_num(quota['daily_max'])} left;"
-            f" this plan needs about {_num(doc['api_calls']['total'])}"
+            f"API quota today: {num(quota['remaining'])} of {num(quota['daily_max'])} left;"
+            f" this plan needs about {num(doc['api_calls']['total'])}"
         )
     for name, q in doc["queues"].items():
         fields = [f for f in q["fields"] if f["count"]]
@@ -300,7 +275,7 @@ def _print_plan(p: Any) -> None:
             for f in fields:
                 s = f["samples"][0] if f["samples"] else None
                 example = f"{s['key']}: {s['before']!r} -> {s['after']!r}" if s else ""
-                t.add_row(f["field"], _num(f["count"]), example)
+                t.add_row(f["field"], num(f["count"]), example)
             console.print(t)
         if q["invalid"]:
             t = Table(title=f"{name}: records that cannot be synced as they are")
@@ -321,8 +296,6 @@ def _print_plan(p: Any) -> None:
 
 
 def _print_result(result: Any) -> None:
-    from rich.table import Table
-
     console = stdout_console()
     t = Table(title=f"run {result.run_id}: sync {result.which}")
     for name in ("queue", "sent", "succeeded", "created", "updated", "failed", "retried", "errors"):
@@ -330,17 +303,17 @@ def _print_result(result: Any) -> None:
     for queue, c in result.counts.items():
         t.add_row(
             queue,
-            _num(c.sent),
-            _num(c.succeeded),
-            _num(c.created),
-            _num(c.updated),
-            _num(c.failed),
-            _num(c.retried),
+            num(c.sent),
+            num(c.succeeded),
+            num(c.created),
+            num(c.updated),
+            num(c.failed),
+            num(c.retried),
             ", ".join(f"{k} x{v}" for k, v in sorted(c.errors.items())),
         )
     console.print(t)
     console.print(
-        f"status {_status_style(result.status)} in {result.duration_s:.1f}s,"
+        f"status {status_style(result.status)} in {result.duration_s:.1f}s,"
         f" {result.api_calls} API call(s)"
         + (f"\n[red]{result.error}[/red]" if result.error else "")
     )
@@ -348,24 +321,3 @@ def _print_result(result: Any) -> None:
 
 def _fields(names: list[str]) -> str:
     return ", ".join(names) if len(names) <= 3 else f"{len(names)} fields"
-
-
-def _as_dict(row: Any) -> dict[str, Any]:
-    if isinstance(row, dict):
-        return row
-    if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        return dataclasses.asdict(row)
-    return dict(row)
-
-
-def _status_style(status: str) -> str:
-    color = {"SUCCEEDED": "green", "PARTIAL": "yellow", "RUNNING": "cyan"}.get(status, "red")
-    return f"[{color}]{status}[/{color}]"
-
-
-def _num(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else ("" if value is None else str(value))
-
-
-def _seconds(value: Any) -> str:
-    return f"{value:.1f}s" if isinstance(value, int | float) else ""

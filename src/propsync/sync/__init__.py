@@ -4,33 +4,31 @@
     p = plan(ws, "all")          # the dry run; p.to_json()["records_to_write"]["total"]
     r = run_sync(ws, "all")      # r.status, r.exit_code, r.counts, r.api_calls
 
-See `propsync.sync.run` for what a run does, in order.
+`propsync.sync.lifecycle` is the recorded run every writer enters; `propsync.sync.run`
+is what Sync A and B do inside it, in order.
 """
 
 from __future__ import annotations
 
 from propsync.sync.history import run_report
+from propsync.sync.lifecycle import QueueCounts, RecordedRun, recorded_run
 from propsync.sync.plan import QueuePlan, SyncPlan
-from propsync.sync.refresh import RefreshStats, refresh
-from propsync.sync.run import (
-    QueueCounts,
-    RunResult,
-    compute_plan,
-    guardrail,
-    plan,
-    restriction,
-    run_sync,
-)
+from propsync.sync.prepare import compute_plan, plan, restriction
+from propsync.sync.refresh import RefreshStats, build_models, refresh
+from propsync.sync.run import RunResult, guardrail, run_sync
 
 __all__ = [
     "QueueCounts",
     "QueuePlan",
+    "RecordedRun",
     "RefreshStats",
     "RunResult",
     "SyncPlan",
+    "build_models",
     "compute_plan",
     "guardrail",
     "plan",
+    "recorded_run",
     "refresh",
     "restriction",
     "run_report",

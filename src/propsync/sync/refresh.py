@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from propsync import models, sources
 from propsync.salesforce.fields import ENGINE_TABLE
 
 if TYPE_CHECKING:
@@ -51,15 +53,11 @@ def refresh(
     """Extract RDS, update the Salesforce extract (incrementally unless `full`), migrate
     the state tables (mirrored into the engine when they live in PostgreSQL), build the
     models."""
-    import time
-
-    from propsync import sources
-
     started = time.monotonic()
     engine = ws.engine()
     tick = progress or (lambda phase, done, total: None)
     tick("extract", 0, 3)
-    sources.extract(ws)
+    sources.extract(ws.config.source, engine, root=ws.root)
     tick("extract", 1, 3)
     taken_at = dt.datetime.now(dt.UTC)
     merged = None if full else salesforce_incremental(client, engine)
@@ -75,11 +73,21 @@ def refresh(
         [taken_at],
     )
     tick("extract", 2, 3)
-    ws.build_models()
+    build_models(ws)
     tick("extract", 3, 3)
     stats = RefreshStats(kind, rows, time.monotonic() - started)
     log.info("refresh: %s", stats)
     return stats
+
+
+def build_models(ws: Workspace, *, strict: bool = True) -> list[str]:
+    """Build every view in the engine; return their names. The state tables the
+    monitoring views read are migrated first (and mirrored into the engine when the
+    state lives in PostgreSQL). Run it after every extraction: the RDS side of the
+    models is materialised. `strict=False` skips views whose inputs are missing."""
+    engine = ws.engine()
+    ws.state().mirror_to(engine)
+    return list(models.build(engine, strict=strict))
 
 
 def salesforce_incremental(client: Any, engine: Engine) -> int | None:
