@@ -15,10 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from propsync import sources
+from propsync.salesforce.extract import (
+    _from_records,
+    arrow_schema,
+    extract_product_property,
+    soql,
+)
 from propsync.salesforce.fields import ENGINE_TABLE
 
 if TYPE_CHECKING:
@@ -51,10 +59,6 @@ def refresh(
     """Extract RDS, update the Salesforce extract (incrementally unless `full`), migrate
     the state tables (mirrored into the engine when they live in PostgreSQL), build the
     models."""
-    import time
-
-    from propsync import sources
-
     started = time.monotonic()
     engine = ws.engine()
     tick = progress or (lambda phase, done, total: None)
@@ -64,14 +68,12 @@ def refresh(
     taken_at = dt.datetime.now(dt.UTC)
     merged = None if full else salesforce_incremental(client, engine)
     if merged is None:
-        from propsync.salesforce.extract import extract_product_property
-
         kind, rows = "full", extract_product_property(client, engine).rows
     else:
         kind, rows = "incremental", merged
-    engine.execute(
-        f"CREATE OR REPLACE TABLE {WATERMARK} AS SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, "
-        f"{_FINGERPRINT} FROM {ENGINE_TABLE}",
+    engine.create_table(
+        WATERMARK,
+        f"SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, {_FINGERPRINT} FROM {ENGINE_TABLE}",
         [taken_at],
     )
     tick("extract", 2, 3)
@@ -85,9 +87,7 @@ def refresh(
 def salesforce_incremental(client: Any, engine: Engine) -> int | None:
     """Merge the records changed since the engine's extract; return how many, or None
     when a full extract is needed instead."""
-    import pyarrow as pa
-
-    from propsync.salesforce.extract import _from_records, arrow_schema, soql
+    import pyarrow as pa  # heavy driver: imported on first use
 
     if not engine.table_exists(ENGINE_TABLE) or not engine.table_exists(WATERMARK):
         return None
@@ -118,14 +118,8 @@ def salesforce_incremental(client: Any, engine: Engine) -> int | None:
     engine.load_arrow(STAGING, pa.Table.from_batches(batches, schema=schema))
     try:
         # One transaction: a run killed here leaves the old extract, never a half merge.
-        engine.execute("BEGIN TRANSACTION")
-        engine.execute(f"DELETE FROM {ENGINE_TABLE} WHERE id IN (SELECT id FROM {STAGING})")
-        engine.execute(f"INSERT INTO {ENGINE_TABLE} SELECT * FROM {STAGING}")
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
+        engine.merge_by_key(ENGINE_TABLE, STAGING, "id")
     finally:
-        engine.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        engine.drop(STAGING)
     log.info("refresh: merged %d Salesforce record(s) changed since %s", rows, since)
     return rows

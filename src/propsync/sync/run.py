@@ -53,9 +53,6 @@ JOBS_DIR = "jobs"  # workspace folder of the row images of Bulk API jobs in flig
 # tables at 1M properties and runs as fast with this, while its writer needs the room.
 SYNC_MEMORY_LIMIT = "512MB"
 WRITE_MEMORY_LIMIT = "256MB"
-_MEMORY_KEY = "sync_memory_limit"
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 
 
 @dataclass
@@ -295,33 +292,12 @@ def _prefetch(fn: Callable[[], Any]) -> Iterator[Any]:
         yield pool.submit(fn)
 
 
-def _size_bytes(text: str) -> float | None:
-    import re
-
-    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
-    if not m or m.group(2).lower() not in _UNITS:
-        return None
-    return float(m.group(1)) * _UNITS[m.group(2).lower()]
-
-
 @contextlib.contextmanager
 def engine_memory(ws: Workspace, limit: str = SYNC_MEMORY_LIMIT) -> Iterator[None]:
-    """Run a block with the DuckDB engine's memory limit lowered to `limit` (when the
-    one in effect is higher), then set that one back."""
-    previous = ws._cache.get(_MEMORY_KEY) or ws.config.engine.memory_limit
-    lower, current = _size_bytes(limit), _size_bytes(str(previous))
-    engine = ws.engine()
-    if engine.dialect != "duckdb" or lower is None or current is None or current <= lower:
+    """Run a block with the engine's memory limit lowered to `limit` (when the one in
+    effect is higher), then set that one back."""
+    with ws.engine().memory_limit_at_most(limit):
         yield
-        return
-    engine.execute(f"SET memory_limit = '{limit}'")
-    ws._cache[_MEMORY_KEY] = limit
-    try:
-        yield
-    finally:
-        ws._cache[_MEMORY_KEY] = previous
-        with contextlib.suppress(Exception):  # the engine may be closed by now
-            engine.execute(f"SET memory_limit = '{previous}'")
 
 
 @contextlib.contextmanager
