@@ -155,9 +155,9 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
 
     `materialize` (default: the engine's `materializes_tables`, on for DuckDB) stores the
     models marked `-- materialized: table` (rds_properties_normalized) as tables, so
-    every query does not redo the sfdc_id normalisation. They reflect the RDS tables as of this call: call
-    `build` again after every RDS extraction. Everything reading Salesforce or the state
-    store stays a view, so Salesforce-side changes show at once.
+    every query does not redo the sfdc_id normalisation. They reflect the RDS tables as
+    of this call: call `build` again after every RDS extraction. Everything reading
+    Salesforce or the state store stays a view, so Salesforce-side changes show at once.
     """
     if materialize is None:
         materialize = engine.materializes_tables
