@@ -156,12 +156,37 @@ class Engine(ABC):
             self.execute("ROLLBACK")
             raise
 
-    def merge_by_key(self, target: str, source: str, key: str) -> None:
-        """Replace the rows of `target` whose `key` is in `source` by `source`'s rows,
-        and add the new ones, atomically (same columns in both)."""
+    def merge_by_key(
+        self,
+        target: str,
+        source: str,
+        key: str | Sequence[str],
+        *,
+        select: str | None = None,
+    ) -> None:
+        """Replace the rows of `target` whose key is in `source` by `source`'s rows, and
+        add the new ones, atomically. `select` is the query of the rows to insert when
+        they are not `SELECT * FROM source` (casts, column order)."""
+        columns = [key] if isinstance(key, str) else list(key)
+        if len(columns) == 1:
+            (k,) = columns
+            match = f'"{k}" IN (SELECT "{k}" FROM {source})'
+        else:
+            pairs = " AND ".join(f's."{k}" = t."{k}"' for k in columns)
+            match = f"EXISTS (SELECT 1 FROM {source} AS s WHERE {pairs})"
         with self.transaction():
-            self.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {source})")
-            self.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+            self.execute(f"DELETE FROM {target} AS t WHERE {match}")
+            self.execute(f"INSERT INTO {target} {select or f'SELECT * FROM {source}'}")
+
+    def delete_absent(self, target: str, keys: str, key: Sequence[str]) -> int:
+        """Delete the rows of `target` whose key is not in the table `keys`; return how
+        many went."""
+        pairs = " AND ".join(f'k."{c}" = t."{c}"' for c in key)
+        before = int(self.scalar(f"SELECT count(*) FROM {target}") or 0)
+        self.execute(
+            f"DELETE FROM {target} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS k WHERE {pairs})"
+        )
+        return before - int(self.scalar(f"SELECT count(*) FROM {target}") or 0)
 
     def count_filtered(
         self,
