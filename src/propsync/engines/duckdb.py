@@ -4,17 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 import pyarrow as pa
 
 from propsync.engines.base import Engine, Tracer
+from propsync.engines.settings import SettingKind, SettingValue, Size, literal
 from propsync.errors import EngineError
+
+if TYPE_CHECKING:
+    from propsync.config import EngineConfig
+
+# The session settings propsync sets, and what kind of value each takes.
+SETTINGS: dict[str, SettingKind] = {
+    "memory_limit": "size",
+    "threads": "int",
+    "preserve_insertion_order": "bool",
+    "force_compression": "word",
+    "TimeZone": "word",
+}
+# A derived table rebuilt on every build: skipping compression and insertion order
+# halves the write (23 s -> 12 s at 10M properties on 2 cores).
+DERIVED_TABLE_SETTINGS: dict[str, SettingValue] = {
+    "force_compression": "uncompressed",
+    "preserve_insertion_order": False,
+}
 
 
 class DuckDBEngine(Engine):
-    dialect = "duckdb"
+    kind: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    materializes_tables: ClassVar[bool] = True
+    holds_state: ClassVar[bool] = True
+    supports_memory_limit: ClassVar[bool] = True
+    attaches_duckdb_files: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -33,9 +57,20 @@ class DuckDBEngine(Engine):
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB database {self.path}: {exc}") from None
-        self.con.execute(f"SET threads = {int(threads)}")
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        self.con.execute("SET TimeZone = 'UTC'")
+        self._set_setting("threads", threads)
+        self._set_setting("memory_limit", memory_limit)
+        self._set_setting("TimeZone", "UTC")
+
+    @classmethod
+    def from_config(
+        cls, config: EngineConfig, root: Path, *, tracer: Tracer | None = None
+    ) -> DuckDBEngine:
+        return cls(
+            root / config.path,
+            threads=config.threads,
+            memory_limit=config.memory_limit,
+            tracer=tracer,
+        )
 
     def _run(self, sql: str, params: Sequence[Any] | None) -> duckdb.DuckDBPyConnection:
         self._trace(sql, params)
@@ -100,7 +135,7 @@ class DuckDBEngine(Engine):
             raise ValueError(f"unknown load mode {mode!r}")
         # Keeping the order of a stream makes DuckDB write it on one thread: the 1M
         # properties of a PostgreSQL extraction load in 2.7 s instead of 2.9-3.8 s.
-        unordered = {} if ordered else {"preserve_insertion_order": "false"}
+        unordered: dict[str, SettingValue] = {} if ordered else {"preserve_insertion_order": False}
         self.con.register(name, data)
         try:
             with self.settings(unordered):
@@ -115,6 +150,37 @@ class DuckDBEngine(Engine):
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
             )
         )
+
+    def create_table(
+        self,
+        name: str,
+        query: str,
+        params: Sequence[Any] | None = None,
+        *,
+        derived: bool = False,
+    ) -> None:
+        with self.settings(DERIVED_TABLE_SETTINGS if derived else {}):
+            super().create_table(name, query, params)
+
+    def _kind_of(self, name: str) -> SettingKind:
+        kind = SETTINGS.get(name)
+        if kind is None:
+            raise EngineError(f"unknown DuckDB setting {name!r} (known: {', '.join(SETTINGS)})")
+        return kind
+
+    def _setting(self, name: str) -> SettingValue:
+        self._kind_of(name)
+        if name == "memory_limit" and self._memory_limit is not None:
+            # DuckDB shows a limit rounded ('4GB' -> '3.7 GiB'): put back the one set.
+            return str(self._memory_limit)
+        value = self.scalar("SELECT current_setting(?)", [name])
+        return value if isinstance(value, bool | int) else str(value)
+
+    def _set_setting(self, name: str, value: SettingValue) -> None:
+        kind = self._kind_of(name)
+        self.execute(f"SET {name} = {literal(name, kind, value)}")
+        if name == "memory_limit":
+            self._memory_limit = Size.parse(str(value))
 
     def close(self) -> None:
         self.con.close()

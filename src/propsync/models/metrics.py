@@ -119,7 +119,7 @@ def _create_queue(engine: Engine) -> tuple[int, list[int]]:
 
 
 def _p1_synced(engine: Engine, ids: list[int]) -> int:
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     engine.load_arrow(_BASELINE_TABLE, pa.table({"rds_property_id": pa.array(ids, pa.int64())}))
     try:
@@ -134,7 +134,7 @@ def _p1_synced(engine: Engine, ids: list[int]) -> int:
             )
         )
     finally:
-        engine.execute(f"DROP TABLE IF EXISTS {_BASELINE_TABLE}")
+        engine.drop(_BASELINE_TABLE)
 
 
 def _reliability(engine: Engine) -> tuple[int, float | None]:

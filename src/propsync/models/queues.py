@@ -4,13 +4,23 @@
 `QueueField.expected`. `properties_to_update` (Sync B) holds the expected value, the
 current Salesforce value (`current`) and a `changed` flag per field; Sync B sends only
 rows with `has_changes_since_last_sync` and, of those, only fields whose flag is TRUE.
+
+The rows the sync sends are the queries `sql/queues/<view>.rows.sql` (`rows_sql`):
+exp__/cur__/chg__<field> columns (`col`) per synced field, plus two places the sync
+fills in: the describe's predicted error and a restriction.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Literal
 
+from propsync.models.runner import read_sql
 from propsync.salesforce.fields import BY_NAME, EXTERNAL_ID, SYNCED
+
+Queue = Literal["create", "update"]
+QUEUES: tuple[Queue, ...] = ("create", "update")
 
 CREATE_VIEW = "properties_to_create"
 UPDATE_VIEW = "properties_to_update"
@@ -73,3 +83,42 @@ CREATE_COLUMNS: dict[str, str] = {
 UPDATE_QUEUE_SIZE_SQL = (
     "SELECT COUNT(*) FROM salesforce_matched_records WHERE match_status = 'MATCHED'"
 )
+
+# What the sync fills in the row queries; as written the files run as they are.
+PREDICTED_ERROR_MARK = "/* predicted_error */ ''"
+RESTRICTION_MARK = "/* restriction */ TRUE"
+
+
+def col(api_name: str, kind: str) -> str:
+    """Name of a derived column in the row queries: exp__Name, cur__Name, chg__Name."""
+    return f"{kind}__{api_name}"
+
+
+def expected_expr(api_name: str, alias: str = "q") -> str:
+    """The expression of a field's expected value in the row queries (the queue's column
+    cast to the type Salesforce takes)."""
+    source = f"{alias}.{CREATE_COLUMNS[api_name]}"
+    field = BY_NAME[api_name]
+    if field.type == "string":
+        return f"CAST({source} AS VARCHAR)"
+    if field.engine_type == "INTEGER":
+        return f"CAST({source} AS BIGINT)"
+    return source
+
+
+@functools.cache
+def _rows_template(queue: Queue) -> str:
+    view = CREATE_VIEW if queue == "create" else UPDATE_VIEW
+    text = read_sql("sql/queues", f"{view}.rows")
+    for mark in (PREDICTED_ERROR_MARK, RESTRICTION_MARK):
+        if text.count(mark) != 1:
+            raise ValueError(f"sql/queues/{view}.rows.sql: expected {mark!r} exactly once")
+    return text
+
+
+def rows_sql(queue: Queue, *, where: str = "TRUE", predicted_error: str = "''") -> str:
+    """The query of a queue's rows to write (`sql/queues/<view>.rows.sql`), restricted by
+    `where` (on the view's alias `q`), with `predicted_error` as the SQL expression of
+    the error Salesforce is expected to return ('' when none)."""
+    text = _rows_template(queue)
+    return text.replace(PREDICTED_ERROR_MARK, predicted_error).replace(RESTRICTION_MARK, where)

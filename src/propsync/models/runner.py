@@ -1,8 +1,12 @@
 """Build the SQL models in dependency order, show a view, and compile them for Spark.
 
-Every model is a `.sql` file under `propsync/models/sql/` holding one
+Every model is a `.sql` file under `propsync/models/sql/<role>/` (`rules/`: the
+business rules R1-R4 and the matching; `queues/`: the two write queues and the row
+queries the sync reads from them; `monitoring/`: reports and dashboards) holding one
 `CREATE OR REPLACE VIEW <name> AS ...` statement written in the portable DuckDB subset
-(see docs/ARCHITECTURE.md). Dependencies are read from the SQL itself with sqlglot.
+(see docs/ARCHITECTURE.md). The folder only sorts the files for readers: dependencies
+are read from the SQL itself with sqlglot. A file named `<queue view>.rows.sql` is not
+a model but the query of a queue's rows to write (`propsync.models.queues`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import logging
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
 
 from propsync.errors import EngineError, UsageError
 
@@ -26,6 +33,8 @@ log = logging.getLogger(__name__)
 SOURCE_TABLES = ("companies", "properties", "property_features", "salesforce_product_property")
 STATE_TABLES = ("property_sync_audit_log", "sync_queue_measurements")
 DIALECTS = ("duckdb", "spark", "databricks")
+# The folders of `models/sql/`, by role.
+ROLES = ("rules", "queues", "monitoring")
 
 
 # A model whose file carries this line is created as a table on DuckDB (see `build`).
@@ -47,18 +56,34 @@ class Model:
 
 
 def _read_dir(folder: str) -> dict[str, str]:
-    root = resources.files("propsync.models").joinpath(folder)
+    """`name -> SQL` of the `name.sql` files in a folder of the package (`a/b` nests);
+    files with a second suffix (`name.rows.sql`) are left out."""
+    root = resources.files("propsync.models").joinpath(*folder.split("/"))
     out = {}
     for entry in root.iterdir():
-        if entry.name.endswith(".sql"):
-            out[entry.name[: -len(".sql")]] = entry.read_text(encoding="utf-8")
+        stem = entry.name[: -len(".sql")]
+        if entry.name.endswith(".sql") and "." not in stem:
+            out[stem] = entry.read_text(encoding="utf-8")
+    return dict(sorted(out.items()))
+
+
+def read_sql(folder: str, name: str) -> str:
+    """The text of one `.sql` file of the package, e.g. ("sql/queues", "x.rows")."""
+    root = resources.files("propsync.models").joinpath(*folder.split("/"))
+    return root.joinpath(f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _model_files() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for role in ROLES:
+        for name, sql in _read_dir(f"sql/{role}").items():
+            if name in out:
+                raise EngineError(f"model {name} is defined twice (in sql/{role}/ too)")
+            out[name] = sql
     return dict(sorted(out.items()))
 
 
 def _tables_read(sql: str) -> frozenset[str]:
-    import sqlglot
-    from sqlglot import exp
-
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     created = tree.this.name if isinstance(tree, exp.Create) else None
@@ -71,7 +96,7 @@ def models() -> dict[str, Model]:
     """Every model, keyed by view name, in dependency order."""
     found = {
         name: Model(name, sql, _tables_read(sql), MATERIALIZED_MARK in sql)
-        for name, sql in _read_dir("sql").items()
+        for name, sql in _model_files().items()
     }
     graph = {name: {d for d in m.reads if d in found} for name, m in found.items()}
     order = graphlib.TopologicalSorter(graph).static_order()
@@ -128,14 +153,14 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
     the views that need it. With `strict=False` views whose inputs are missing are
     skipped (see `missing_inputs`), so the core views build before the state store exists.
 
-    `materialize` (default: on for DuckDB) stores the models marked
-    `-- materialized: table` (rds_properties_normalized) as tables, so every query does not
-    redo the sfdc_id normalisation. They reflect the RDS tables as of this call: call
-    `build` again after every RDS extraction. Everything reading Salesforce or the state
-    store stays a view, so Salesforce-side changes show at once.
+    `materialize` (default: the engine's `materializes_tables`, on for DuckDB) stores the
+    models marked `-- materialized: table` (rds_properties_normalized) as tables, so
+    every query does not redo the sfdc_id normalisation. They reflect the RDS tables as
+    of this call: call `build` again after every RDS extraction. Everything reading
+    Salesforce or the state store stays a view, so Salesforce-side changes show at once.
     """
     if materialize is None:
-        materialize = engine.dialect == "duckdb"
+        materialize = engine.materializes_tables
     missing = missing_inputs(engine)
     if missing and strict:
         tables = sorted({t for lacking in missing.values() for t in lacking})
@@ -152,19 +177,11 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
         if materialize and model.materialized:
             _create_table(engine, model)
         else:
-            _drop_if(engine, name, "TABLE")
+            if engine.relation_type(name) == "TABLE":
+                engine.drop(name, "TABLE")
             engine.execute(sql_for(name, engine.dialect))
         built.append(name)
     return built
-
-
-def _drop_if(engine: Engine, name: str, kind: str) -> None:
-    """Drop `name` if it exists as a `kind` (TABLE or VIEW), so the other kind can replace it."""
-    found = engine.rows(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
-    )
-    if any(kind in str(row[0]).upper() for row in found):
-        engine.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 def _create_table(engine: Engine, model: Model) -> None:
@@ -172,14 +189,10 @@ def _create_table(engine: Engine, model: Model) -> None:
     if marker not in model.sql:
         raise EngineError(f"model {model.name}: expected a line {marker.strip()!r}")
     body = model.sql.split(marker, 1)[1]
-    _drop_if(engine, model.name, "VIEW")
-    settings = {}
-    if engine.dialect == "duckdb":
-        # A derived table rebuilt on every build: skipping compression and insertion
-        # order halves the write (23 s -> 12 s at 10M properties on 2 cores).
-        settings = {"force_compression": "'uncompressed'", "preserve_insertion_order": "false"}
-    with engine.settings(settings):
-        engine.execute(f"CREATE OR REPLACE TABLE {model.name} AS\n{body}")
+    if engine.relation_type(model.name) == "VIEW":
+        engine.drop(model.name, "VIEW")
+    # Rebuilt from the RDS extract on every build: the engine may write it its fastest way.
+    engine.create_table(model.name, body, derived=True)
 
 
 def show(engine: Engine, view: str, limit: int | None = 20) -> list[dict[str, Any]]:
@@ -203,8 +216,6 @@ def compile(dialect: str) -> dict[str, str]:
 
 @functools.cache
 def _compiled(dialect: str) -> tuple[tuple[str, str], ...]:
-    import sqlglot
-
     out = {}
     for name, model in models().items():
         if dialect == "duckdb":

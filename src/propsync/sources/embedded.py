@@ -34,7 +34,7 @@ def extract_duckdb(
     source = f"duckdb:{path}"
     stats = ExtractStats(source=source)
     wanted = specs(tables)
-    if engine.dialect == "duckdb":
+    if engine.attaches_duckdb_files:
         _attach_copy(path, engine, wanted, stats, progress)
     else:
         _arrow_copy(path, engine, wanted, stats, progress)

@@ -37,40 +37,23 @@ class CountingReader:
             yield batch
 
 
-def _key_match(spec: TableSpec, left: str, right: str) -> str:
-    return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in spec.primary_key)
-
-
 def replace(engine: Engine, spec: TableSpec, relation: str) -> None:
     """The table becomes exactly the rows of `relation` (one the engine reads itself, such
     as an attached source's table), cast to the contract's types. An Arrow stream goes
     through `Engine.load_arrow(..., select=spec.engine_select)` instead: one write."""
-    engine.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS {spec.engine_select(relation)}')
+    engine.create_table(f'"{spec.name}"', spec.engine_select(relation))
 
 
 def upsert(engine: Engine, spec: TableSpec, stage: str) -> None:
     """Staged rows replace the rows with the same primary key; others are kept."""
-    engine.execute("BEGIN TRANSACTION")
-    try:
-        engine.execute(
-            f'DELETE FROM "{spec.name}" AS t WHERE EXISTS '
-            f'(SELECT 1 FROM "{stage}" AS s WHERE {_key_match(spec, "s", "t")})'
-        )
-        engine.execute(f'INSERT INTO "{spec.name}" {spec.engine_select(stage)}')
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
+    engine.merge_by_key(
+        f'"{spec.name}"', f'"{stage}"', spec.primary_key, select=spec.engine_select(stage)
+    )
 
 
 def delete_missing(engine: Engine, spec: TableSpec, keys: str) -> int:
     """Delete rows whose primary key is no longer in the source (hard deletes)."""
-    before = int(engine.scalar(f'SELECT count(*) FROM "{spec.name}"'))
-    engine.execute(
-        f'DELETE FROM "{spec.name}" AS t WHERE NOT EXISTS '
-        f'(SELECT 1 FROM "{keys}" AS k WHERE {_key_match(spec, "k", "t")})'
-    )
-    return before - int(engine.scalar(f'SELECT count(*) FROM "{spec.name}"'))
+    return engine.delete_absent(f'"{spec.name}"', f'"{keys}"', spec.primary_key)
 
 
 def max_updated(engine: Engine, spec: TableSpec) -> datetime | None:
@@ -84,4 +67,4 @@ def count(engine: Engine, table: str) -> int:
 
 def drop(engine: Engine, *tables: str) -> None:
     for table in tables:
-        engine.execute(f'DROP TABLE IF EXISTS "{table}"')
+        engine.drop(f'"{table}"')

@@ -1,19 +1,22 @@
 """The dry run: what a sync would write, field by field, and what it will cost.
 
-`queue_plan` materialises the rows of each queue (the SQL of `propsync.sync.mapping`)
-into a temporary table of the engine; the counts and samples read it, and the writer
-pages through the very same table (`QueuePlan.table`), so the plan is what runs.
+`queue_plan` materialises the rows of each queue (`propsync.sync.mapping.queue_sql`)
+into a temporary table of the engine (`Engine.create_temp_table`); the counts and
+samples read it, and the writer pages through the very same table (`QueuePlan.table`),
+so the plan is what runs.
 Only counts and samples are held in memory, never the rows themselves.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any, Literal
 
+from propsync.errors import UsageError
 from propsync.models.queues import UPDATE_QUEUE_SIZE_SQL
 from propsync.sync.mapping import (
     CREATE_FIELDS,
@@ -23,9 +26,9 @@ from propsync.sync.mapping import (
     FieldRule,
     Queue,
     col,
-    create_sql,
-    update_sql,
+    queue_sql,
 )
+from propsync.sync.payload import item_from_row
 
 if TYPE_CHECKING:
     from propsync.config import SyncConfig
@@ -48,8 +51,6 @@ def queues_of(which: Which) -> tuple[Queue, ...]:
         return ("create", "update")
     if which in ("create", "update"):
         return (which,)
-    from propsync.errors import UsageError
-
     raise UsageError(f"unknown sync {which!r}: use create, update or all")
 
 
@@ -183,29 +184,25 @@ def queue_plan(
     The rows to send are materialised once into a temporary table of the engine
     (`QueuePlan.table`): every count and sample reads it, and the writer pages through
     it, so the run writes exactly what was planned, in one scan of the views."""
-    query = create_sql(rules, where) if queue == "create" else update_sql(rules, where)
+    query = queue_sql(queue, rules, where)
     sql = f"{PLAN_TABLE_PREFIX}{queue}"
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {sql} AS "
-        f"SELECT *, CAST(NULL AS VARCHAR) AS held FROM ({query}) AS planned"
+    rows_in_table = engine.create_temp_table(
+        sql, f"SELECT *, CAST(NULL AS VARCHAR) AS held FROM ({query}) AS planned"
     )
-    rows_in_table = int(engine.scalar(f"SELECT count(*) FROM {sql}") or 0)
     if not retry_failed and rows_in_table:
         hold_back_known_failures(engine, sql, queue)
     names = CREATE_FIELDS if queue == "create" else UPDATE_FIELDS
     view = CREATE_VIEW if queue == "create" else UPDATE_VIEW
     if queue == "create":
-        per_field = [f"count(*) FILTER (WHERE {col(n, 'exp')} IS NOT NULL)" for n in names]
+        per_field = [f"{col(n, 'exp')} IS NOT NULL" for n in names]
     else:
-        per_field = [f"count(*) FILTER (WHERE {col(n, 'chg')})" for n in names]
-    agg = engine.rows(
-        f"SELECT count(*), count(*) FILTER (WHERE predicted_error <> ''), "
-        f"{', '.join(per_field)} FROM {sql} AS plan_rows WHERE held IS NULL"
-    )[0]
-    records, predicted = int(agg[0]), int(agg[1])
+        per_field = [col(n, "chg") for n in names]
+    records, predicted, *per_field_counts = engine.count_filtered(
+        sql, ["TRUE", "predicted_error <> ''", *per_field], where="held IS NULL"
+    )
     fields = [
-        FieldChanges(n, int(c or 0), _samples(engine, sql, queue, n) if c else [])
-        for n, c in zip(names, agg[2:], strict=True)
+        FieldChanges(n, c, _samples(engine, sql, queue, n) if c else [])
+        for n, c in zip(names, per_field_counts, strict=True)
     ]
     invalid = [
         {
@@ -284,9 +281,7 @@ def _drift(
         return
     cond = "held IS NULL AND last_modified_by_id IS DISTINCT FROM ? AND last_modified_date > ?"
     params: list[Any] = [integration_user_id, since]
-    plan.drift_count = int(
-        engine.scalar(f"SELECT count(*) FROM {plan.table} AS d WHERE {cond}", params) or 0
-    )
+    (plan.drift_count,) = engine.count_filtered(plan.table, ["TRUE"], where=cond, params=params)
     changed_cols = ", ".join(col(n, "chg") for n in UPDATE_FIELDS)
     rows = engine.dicts(
         f"SELECT key, rds_property_id, last_modified_by_id, last_modified_date, {changed_cols} "
@@ -327,10 +322,6 @@ AUDIT_TABLE = "property_sync_audit_log"
 def hold_back_known_failures(engine: Engine, table: str, queue: Queue) -> int:
     """Mark (`held`) the planned rows whose latest outcome in the audit log is a data
     rejection of exactly the values they would send now; return how many."""
-    import json
-
-    from propsync.sync.payload import item_from_row
-
     if not engine.table_exists(AUDIT_TABLE):
         return 0
     codes = ", ".join(f"'{c}'" for c in DATA_ERRORS)
@@ -352,11 +343,13 @@ def hold_back_known_failures(engine: Engine, table: str, queue: Queue) -> int:
         """,
         ["CREATE" if queue == "create" else "UPDATE"],
     )
-    held = 0
+    # The after image is rendered in Python (as the writer renders it), so the values are
+    # compared here; the marking is one statement.
+    held: dict[str, str] = {}
     for row in candidates:
         last = json.loads(row["last_after"]) if row["last_after"] else None
         if last is not None and item_from_row(queue, row).after_image() == last:
-            reason = f"{row['last_error_code']} last time with the same values; not resent"
-            engine.execute(f"UPDATE {table} SET held = ? WHERE key = ?", [reason, row["key"]])
-            held += 1
-    return held
+            held[row["key"]] = (
+                f"{row['last_error_code']} last time with the same values; not resent"
+            )
+    return engine.set_by_key(table, "key", "held", held)

@@ -18,14 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
 from propsync import models, sources
+from propsync.salesforce.extract import (
+    _from_records,
+    arrow_schema,
+    extract_product_property,
+    soql,
+)
+from propsync.engines import Engine
+from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.fields import ENGINE_TABLE
-
-if TYPE_CHECKING:
-    from propsync.engines import Engine
-    from propsync.workspace import Workspace
+from propsync.workspace import Workspace
 
 log = logging.getLogger("propsync.sync")
 
@@ -45,7 +48,7 @@ class RefreshStats:
 
 def refresh(
     ws: Workspace,
-    client: Any,
+    client: SalesforceClient,
     progress: Callable[[str, int, int], None] | None = None,
     *,
     full: bool = False,
@@ -62,14 +65,12 @@ def refresh(
     taken_at = dt.datetime.now(dt.UTC)
     merged = None if full else salesforce_incremental(client, engine)
     if merged is None:
-        from propsync.salesforce.extract import extract_product_property
-
         kind, rows = "full", extract_product_property(client, engine).rows
     else:
         kind, rows = "incremental", merged
-    engine.execute(
-        f"CREATE OR REPLACE TABLE {WATERMARK} AS SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, "
-        f"{_FINGERPRINT} FROM {ENGINE_TABLE}",
+    engine.create_table(
+        WATERMARK,
+        f"SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, {_FINGERPRINT} FROM {ENGINE_TABLE}",
         [taken_at],
     )
     tick("extract", 2, 3)
@@ -90,12 +91,10 @@ def build_models(ws: Workspace, *, strict: bool = True) -> list[str]:
     return list(models.build(engine, strict=strict))
 
 
-def salesforce_incremental(client: Any, engine: Engine) -> int | None:
+def salesforce_incremental(client: SalesforceClient, engine: Engine) -> int | None:
     """Merge the records changed since the engine's extract; return how many, or None
     when a full extract is needed instead."""
-    import pyarrow as pa
-
-    from propsync.salesforce.extract import _from_records, arrow_schema, soql
+    import pyarrow as pa  # heavy driver: imported on first use
 
     if not engine.table_exists(ENGINE_TABLE) or not engine.table_exists(WATERMARK):
         return None
@@ -126,14 +125,8 @@ def salesforce_incremental(client: Any, engine: Engine) -> int | None:
     engine.load_arrow(STAGING, pa.Table.from_batches(batches, schema=schema))
     try:
         # One transaction: a run killed here leaves the old extract, never a half merge.
-        engine.execute("BEGIN TRANSACTION")
-        engine.execute(f"DELETE FROM {ENGINE_TABLE} WHERE id IN (SELECT id FROM {STAGING})")
-        engine.execute(f"INSERT INTO {ENGINE_TABLE} SELECT * FROM {STAGING}")
-        engine.execute("COMMIT")
-    except BaseException:
-        engine.execute("ROLLBACK")
-        raise
+        engine.merge_by_key(ENGINE_TABLE, STAGING, "id")
     finally:
-        engine.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        engine.drop(STAGING)
     log.info("refresh: merged %d Salesforce record(s) changed since %s", rows, since)
     return rows

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from propsync.errors import UsageError
-from propsync.sync.mapping import Queue
+from propsync.models.queues import Queue
 
 if TYPE_CHECKING:
     from propsync.engines import Engine
@@ -33,9 +33,9 @@ class Restriction:
 
     def install(self, engine: Engine) -> None:
         """Load the ids into the engine's session-local filter table."""
-        import pyarrow as pa
+        import pyarrow as pa  # heavy driver: imported on first use
 
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {FILTER_TABLE} (id VARCHAR)")
+        engine.create_temp_table(FILTER_TABLE, "SELECT CAST(NULL AS VARCHAR) AS id LIMIT 0")
         if self.ids:
             engine.load_arrow(FILTER_TABLE, pa.table({"id": sorted(self.ids)}), mode="append")
 
