@@ -212,7 +212,7 @@ def contender_record_loop(root: Path, budget_s: float, sample: int) -> dict[str,
 def _start_emulator(data: Path, latency_ms: float) -> subprocess.Popen[bytes]:
     code = (
         "import sys, time; from pathlib import Path;"
-        "from propsync.salesforce.emulator import Emulator;"
+        "from propsync.emulator import Emulator;"
         "e = Emulator.start(Path(sys.argv[1]), workflow_enabled=False,"
         " latency_ms=float(sys.argv[2]));"
         "print('ready', flush=True);"

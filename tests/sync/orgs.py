@@ -11,7 +11,7 @@ from typing import Any
 
 from propsync.generate import GroundTruth, generate
 from propsync.salesforce.connect import connect
-from propsync.salesforce.emulator import Emulator
+from propsync.emulator import Emulator
 from propsync.salesforce.load import load_starting_state
 from propsync.workspace import Workspace
 

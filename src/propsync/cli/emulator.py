@@ -49,7 +49,7 @@ def serve_cmd(
     workspace's [salesforce.emulator] section when there is a propsync.toml, else
     port 0 (a free one), folder ./emulator, no latency, a 2 s workflow delay."""
     from propsync.config import CONFIG_NAME, EmulatorConfig
-    from propsync.salesforce.emulator import Emulator
+    from propsync.emulator import Emulator
 
     cfg, root = EmulatorConfig(), Path.cwd()
     if ctx.config_path is not None or (Path.cwd() / CONFIG_NAME).exists():

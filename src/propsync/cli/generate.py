@@ -127,7 +127,7 @@ def generate_cmd(
     if reset_org:
         if config is None or root is None or config.salesforce.kind != "emulator":
             raise UsageError("--reset-org empties the local emulator org only")
-        from propsync.salesforce.emulator.harness import reset_data
+        from propsync.emulator.harness import reset_data
 
         data = Path(config.salesforce.emulator.data)
         reset_data(data if data.is_absolute() else root / data)

@@ -174,7 +174,7 @@ def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClie
                 instance_url=instance_url, access_token=token, login=login, session=session,
                 **settings,
             )  # fmt: skip
-    from propsync.salesforce.emulator import Emulator
+    from propsync.emulator import Emulator
 
     emu = Emulator.start(
         data_dir,
