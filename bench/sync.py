@@ -250,7 +250,10 @@ def _load_org(root: Path, base: Path) -> None:
     from propsync.salesforce.load import load_starting_state
     from propsync.workspace import Workspace
 
-    with Workspace.open(root / "propsync.toml") as ws, connect(ws) as sf:
+    with (
+        Workspace.open(root / "propsync.toml") as ws,
+        connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf,
+    ):
         load_starting_state(sf, base / "generated" / "salesforce_product_property.parquet")
 
 

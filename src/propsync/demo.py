@@ -120,7 +120,7 @@ def run_demo(
 
         t = time.monotonic()
         tick("start the local org and load its starting state", 0, 1)
-        client = connect(ws)
+        client = connect(ws.config.salesforce, ws.root, sync=ws.config.sync)
         try:
             load_starting_state(client, out_dir / gen.SALESFORCE_FILE)
             tick("start the local org and load its starting state", 1, 1)

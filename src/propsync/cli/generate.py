@@ -127,10 +127,9 @@ def generate_cmd(
     if reset_org:
         if config is None or root is None or config.salesforce.kind != "emulator":
             raise UsageError("--reset-org empties the local emulator org only")
-        from propsync.emulator.harness import reset_data
+        from propsync.salesforce.connect import reset_emulator_org
 
-        data = Path(config.salesforce.emulator.data)
-        reset_data(data if data.is_absolute() else root / data)
+        reset_emulator_org(config.salesforce, root)
     if as_json or ctx.quiet:
         truth = generate(**kwargs)
         loaded = _load_org(ctx, truth.salesforce_parquet) if load_org else None
@@ -163,7 +162,10 @@ def _load_org(ctx: Context, parquet: Path) -> dict[str, Any]:
     from propsync.salesforce.connect import connect
     from propsync.salesforce.load import load_starting_state
 
-    with ctx.workspace() as ws, connect(ws) as client:
+    with (
+        ctx.workspace() as ws,
+        connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as client,
+    ):
         stats = load_starting_state(client, parquet)
     return {
         "inserted": stats.inserted,

@@ -340,7 +340,7 @@ def _client(ws: Workspace, client: Any) -> Iterator[Any]:
 def _connect(ws: Workspace) -> Any:
     from propsync.salesforce.connect import connect
 
-    return connect(ws)
+    return connect(ws.config.salesforce, ws.root, sync=ws.config.sync)
 
 
 def _tick(progress: Progress | None, phase: str, done: int, total: int) -> None:
