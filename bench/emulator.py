@@ -119,7 +119,7 @@ def _child(kind: str, data: Path, n: int, offset: int) -> dict[str, Any]:
 def _start_emulator(data: Path) -> subprocess.Popen[bytes]:
     code = (
         "import sys, time; from pathlib import Path;"
-        "from propsync.salesforce.emulator import Emulator;"
+        "from propsync.emulator import Emulator;"
         "e = Emulator.start(Path(sys.argv[1]), workflow_enabled=False);"
         "print('ready', flush=True);"
         "time.sleep(10**6)"

@@ -212,7 +212,7 @@ def contender_record_loop(root: Path, budget_s: float, sample: int) -> dict[str,
 def _start_emulator(data: Path, latency_ms: float) -> subprocess.Popen[bytes]:
     code = (
         "import sys, time; from pathlib import Path;"
-        "from propsync.salesforce.emulator import Emulator;"
+        "from propsync.emulator import Emulator;"
         "e = Emulator.start(Path(sys.argv[1]), workflow_enabled=False,"
         " latency_ms=float(sys.argv[2]));"
         "print('ready', flush=True);"
@@ -250,7 +250,10 @@ def _load_org(root: Path, base: Path) -> None:
     from propsync.salesforce.load import load_starting_state
     from propsync.workspace import Workspace
 
-    with Workspace.open(root / "propsync.toml") as ws, connect(ws) as sf:
+    with (
+        Workspace.open(root / "propsync.toml") as ws,
+        connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf,
+    ):
         load_starting_state(sf, base / "generated" / "salesforce_product_property.parquet")
 
 

@@ -29,9 +29,9 @@ from propsync import sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.demo import DemoReport, Step, run_demo
 from propsync.emulator import Emulator
-from propsync.emulator.harness import reset_data
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
 from propsync.sources.stats import Progress as ExtractProgress
@@ -180,7 +180,7 @@ def generate(
         if reset_org:
             if ws is None or not emulated:
                 raise UsageError("reset_org empties the local emulator org only")
-            reset_data(ws.path(ws.config.salesforce.emulator.data))
+            reset_emulator_org(ws.config.salesforce, ws.root)
         truth = gen.generate(
             scale or gen.DEFAULT_SCALE,
             gen.DEFAULT_SEED if seed is None else seed,

@@ -74,7 +74,9 @@ class Workspace:
         """The Salesforce client, logged in (on first use). For the local emulator it
         reuses a running server, else starts one that `close()` stops."""
         if self._client is None:
-            self._client = connect_salesforce(self.config.salesforce, self.root)
+            self._client = connect_salesforce(
+                self.config.salesforce, self.root, sync=self.config.sync
+            )
         return self._client
 
     def close(self) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from propsync import sfid
 from propsync.generate import ids
-from propsync.models import sfid
 
 ALNUM = st.text(alphabet=ids.BASE62, min_size=15, max_size=15)
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import duckdb
 import pyarrow.parquet as pq
 
+from propsync import sfid
 from propsync.generate import GroundTruth, generate
 from propsync.generate.ids import normalize, to18
-from propsync.models import sfid
 from propsync.salesforce.fields import FIELDS
 from tests.generate.conftest import NOW, duckdb_path
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from propsync.emulator import Emulator
+from propsync.emulator.knobs import Knobs
 from propsync.salesforce import auth
 from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.connect import install_redaction, make_session
-from propsync.salesforce.emulator import Emulator
-from propsync.salesforce.emulator.knobs import Knobs
 
 _counter = itertools.count(1)
 

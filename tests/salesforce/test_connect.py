@@ -1,4 +1,4 @@
-"""`connect(workspace)` and every login the emulator supports, over HTTPS with the real
+"""`connect(config, root)` and every login the emulator supports, over HTTPS with the real
 simple-salesforce: the emulator found through connection.json or started in-process,
 client credentials, JWT bearer, username/password (SOAP and OAuth), and a session id."""
 
@@ -14,8 +14,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from propsync.errors import ConfigError, TerminalSalesforceError
+from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.connect import connect
 from propsync.workspace import Workspace
+
+
+def _connect(ws: Workspace) -> SalesforceClient:
+    return connect(ws.config.salesforce, ws.root, sync=ws.config.sync)
 
 
 def _workspace(root: Path, salesforce: str) -> Workspace:
@@ -52,7 +57,7 @@ def test_connect_reuses_the_emulator_named_by_connection_json(sf_emulator, tmp_p
     info = json.loads((sf_emulator.data_dir / "connection.json").read_text())
     assert info["instance_url"] == sf_emulator.instance_url
     ws = _workspace(tmp_path, f'[salesforce.emulator]\ndata = "{sf_emulator.data_dir}"')
-    with connect(ws) as client:
+    with _connect(ws) as client:
         assert client.instance_url == sf_emulator.instance_url
         _works(client)
     # closing the client must not stop an emulator it did not start
@@ -61,7 +66,7 @@ def test_connect_reuses_the_emulator_named_by_connection_json(sf_emulator, tmp_p
 
 def test_connect_starts_an_emulator_and_stops_it_on_close(tmp_path):
     ws = _workspace(tmp_path, 'kind = "emulator"\n[salesforce.emulator]\nworkflow_enabled = false')
-    client = connect(ws)
+    client = _connect(ws)
     try:
         url = client.instance_url
         assert (tmp_path / "emulator" / "connection.json").exists()
@@ -77,18 +82,18 @@ def test_connect_starts_an_emulator_and_stops_it_on_close(tmp_path):
         "client_secret": "y-stale-secret",
     }
     (tmp_path / "emulator" / "connection.json").write_text(json.dumps(stale))
-    with connect(ws) as again:
+    with _connect(ws) as again:
         _works(again)
 
 
 def test_client_credentials(sf_emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_ID", sf_emulator.client_id)
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_SECRET", sf_emulator.client_secret)
-    with connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials"))) as c:
+    with _connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials"))) as c:
         _works(c)
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_SECRET", "wrong-secret-value")
     with pytest.raises(TerminalSalesforceError, match="invalid_client"):
-        connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials")))
+        _connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials")))
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # simple-salesforce: unknown JWT user
@@ -112,13 +117,13 @@ def test_jwt_bearer(sf_emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_ID", sf_emulator.client_id)
     monkeypatch.setenv("PROPSYNC_SF_USERNAME", sf_emulator.username)
     monkeypatch.setenv("PROPSYNC_SF_PRIVATE_KEY_FILE", str(key_file))
-    with connect(_workspace(tmp_path / "ws", _org_config(sf_emulator, "jwt"))) as c:
+    with _connect(_workspace(tmp_path / "ws", _org_config(sf_emulator, "jwt"))) as c:
         _works(c)
         c.refresh_session()  # a new assertion, a new token
         _works(c)
     monkeypatch.setenv("PROPSYNC_SF_USERNAME", "nobody@example.com")
     with pytest.raises(TerminalSalesforceError, match="invalid_grant"):
-        connect(_workspace(tmp_path / "ws", _org_config(sf_emulator, "jwt")))
+        _connect(_workspace(tmp_path / "ws", _org_config(sf_emulator, "jwt")))
 
 
 def test_username_password_security_token_soap(sf_emulator, tmp_path, monkeypatch):
@@ -126,11 +131,11 @@ def test_username_password_security_token_soap(sf_emulator, tmp_path, monkeypatc
     monkeypatch.setenv("PROPSYNC_SF_PASSWORD", sf_emulator.password)
     monkeypatch.setenv("PROPSYNC_SF_SECURITY_TOKEN", sf_emulator.security_token)
     monkeypatch.delenv("PROPSYNC_SF_CLIENT_ID", raising=False)
-    with connect(_workspace(tmp_path, _org_config(sf_emulator, "password"))) as c:
+    with _connect(_workspace(tmp_path, _org_config(sf_emulator, "password"))) as c:
         _works(c)
     monkeypatch.setenv("PROPSYNC_SF_PASSWORD", "not-the-password")
     with pytest.raises(TerminalSalesforceError, match="INVALID_LOGIN"):
-        connect(_workspace(tmp_path, _org_config(sf_emulator, "password")))
+        _connect(_workspace(tmp_path, _org_config(sf_emulator, "password")))
 
 
 def test_username_password_oauth_grant(sf_emulator, tmp_path, monkeypatch):
@@ -139,13 +144,13 @@ def test_username_password_oauth_grant(sf_emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("PROPSYNC_SF_SECURITY_TOKEN", sf_emulator.security_token)
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_ID", sf_emulator.client_id)
     monkeypatch.setenv("PROPSYNC_SF_CLIENT_SECRET", sf_emulator.client_secret)
-    with connect(_workspace(tmp_path, _org_config(sf_emulator, "password"))) as c:
+    with _connect(_workspace(tmp_path, _org_config(sf_emulator, "password"))) as c:
         _works(c)
 
 
 def test_session_id_cannot_be_refreshed(sf_emulator, tmp_path, monkeypatch):
     monkeypatch.setenv("PROPSYNC_SF_SESSION_ID", sf_emulator.access_token)
-    with connect(_workspace(tmp_path, _org_config(sf_emulator, "session"))) as c:
+    with _connect(_workspace(tmp_path, _org_config(sf_emulator, "session"))) as c:
         _works(c)
         sf_emulator.set_knobs(expire_sessions_now=True)
         with pytest.raises(TerminalSalesforceError, match="cannot refresh"):
@@ -155,4 +160,4 @@ def test_session_id_cannot_be_refreshed(sf_emulator, tmp_path, monkeypatch):
 def test_missing_secrets_name_the_variable(sf_emulator, tmp_path, monkeypatch):
     monkeypatch.delenv("PROPSYNC_SF_CLIENT_ID", raising=False)
     with pytest.raises(ConfigError, match="PROPSYNC_SF_CLIENT_ID"):
-        connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials")))
+        _connect(_workspace(tmp_path, _org_config(sf_emulator, "client_credentials")))

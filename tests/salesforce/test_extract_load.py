@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from propsync.emulator import Emulator
 from propsync.engines.duckdb import DuckDBEngine
 from propsync.errors import TerminalSalesforceError
 from propsync.generate import generate
-from propsync.salesforce.emulator import Emulator
 from propsync.salesforce.extract import extract_product_property
 from propsync.salesforce.fields import FIELDS, engine_column
 from propsync.salesforce.load import load_starting_state

@@ -25,7 +25,10 @@ def test_generate_loads_the_starting_state_into_the_emulator(tmp_path):
     deleted = sum(1 for d in table.column("IsDeleted").to_pylist() if d)
     assert doc["org_load"]["inserted"] == table.num_rows
     assert doc["org_load"]["deleted"] == deleted
-    with Workspace.open(config) as ws, connect(ws) as client:
+    with (
+        Workspace.open(config) as ws,
+        connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as client,
+    ):
         rows = list(client.query_all("SELECT Id, IsDeleted FROM product_property__c"))
     assert len(rows) == table.num_rows
     assert sum(1 for r in rows if r["IsDeleted"]) == deleted

@@ -12,9 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from propsync.errors import PropsyncError
 from propsync.salesforce.bulk2 import CLEAR
+from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.connect import connect
 from propsync.workspace import Workspace
 from tests.salesforce.conftest import records
+
+
+def _connect(ws: Workspace) -> SalesforceClient:
+    return connect(ws.config.salesforce, ws.root, sync=ws.config.sync)
 
 
 def _ws(root, body: str) -> Workspace:
@@ -53,7 +58,7 @@ def test_no_secret_reaches_a_log_or_an_error(sf_emulator, tmp_path, monkeypatch,
 
     # The embedded default: connection.json, client credentials; then real work.
     ws = _ws(tmp_path / "emu", f'[salesforce.emulator]\ndata = "{sf_emulator.data_dir}"\n')
-    with connect(ws) as client:
+    with _connect(ws) as client:
         secrets.add(client._token)
         keys = ids(30)
         client.collections("upsert", records(keys))
@@ -71,7 +76,7 @@ def test_no_secret_reaches_a_log_or_an_error(sf_emulator, tmp_path, monkeypatch,
             "body: client_secret=%s&password=%s", sf_emulator.client_secret, sf_emulator.password
         )
     for auth in ("jwt", "password", "client_credentials"):
-        with connect(_ws(tmp_path / auth, f'[salesforce]\nauth = "{auth}"\n{org}')) as client:
+        with _connect(_ws(tmp_path / auth, f'[salesforce]\nauth = "{auth}"\n{org}')) as client:
             secrets.add(client._token)
             client.describe()
     # failed logins: the error text must not echo what was sent
@@ -80,7 +85,7 @@ def test_no_secret_reaches_a_log_or_an_error(sf_emulator, tmp_path, monkeypatch,
     secrets |= {"wrong-" + sf_emulator.client_secret, "wrong-" + sf_emulator.password}
     for auth in ("client_credentials", "password"):
         with pytest.raises(PropsyncError) as info:
-            connect(_ws(tmp_path / f"bad-{auth}", f'[salesforce]\nauth = "{auth}"\n{org}'))
+            _connect(_ws(tmp_path / f"bad-{auth}", f'[salesforce]\nauth = "{auth}"\n{org}'))
         errors.append(str(info.value))
         logging.getLogger("propsync").error("login failed", exc_info=info.value)
 

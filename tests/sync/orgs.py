@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propsync.emulator import Emulator
 from propsync.generate import GroundTruth, generate
 from propsync.salesforce.connect import connect
-from propsync.salesforce.emulator import Emulator
 from propsync.salesforce.load import load_starting_state
 from propsync.workspace import Workspace
 
@@ -36,7 +36,7 @@ class Org:
     def live_records_per_external_id(self) -> Counter[str]:
         """Non-deleted product_property__c records per snappt_property_id__c, read from
         the org through the client (not from the engine)."""
-        with connect(self.ws) as sf:
+        with connect(self.ws.config.salesforce, self.ws.root, sync=self.ws.config.sync) as sf:
             rows = sf.query_all(
                 "SELECT Id, snappt_property_id__c FROM product_property__c",
                 include_deleted=False,
@@ -70,7 +70,7 @@ def make_org(
     emu = Emulator.start(root / "emulator", workflow_delay_s=0.2, seed=seed, **knobs)
     ws = Workspace.open(root / "propsync.toml")
     try:
-        with connect(ws) as sf:
+        with connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf:
             load_starting_state(sf, truth.salesforce_parquet)
     except BaseException:
         ws.close()

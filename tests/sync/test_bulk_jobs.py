@@ -30,7 +30,7 @@ def test_a_job_in_progress_is_left_then_reconciled_once(tmp_path: Path) -> None:
         data += "".join(f"{k},New {k}\n" for k in keys).encode()
         # The job reports InProgress for a few polls after it finished.
         org.emu.set_knobs(inprogress_polls=4)
-        with connect(org.ws) as sf:
+        with connect(org.ws.config.salesforce, org.ws.root, sync=org.ws.config.sync) as sf:
             job = bulk2._submit(sf, "upsert", "snappt_property_id__c", data, keys, on_job)
             # The submitting process "dies" here: its results are never read.
             state._finish(run_id, "ABORTED", {}, None, "killed")

@@ -268,7 +268,7 @@ def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges_and_audits_ever
 
         # Every record Salesforce wrote since t0 has exactly one SUCCESS audit row,
         # across the killed run and the rerun: nothing unaudited, nothing written twice.
-        with connect(ws) as sf:
+        with connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf:
             written = {
                 r["Id"]
                 for r in sf.query_all(
@@ -342,7 +342,7 @@ def test_incremental_refresh_sees_changes_and_deletions_made_in_salesforce(
             " ORDER BY id LIMIT 2"
         )
     )
-    with connect(org.ws) as sf:
+    with connect(org.ws.config.salesforce, org.ws.root, sync=org.ws.config.sync) as sf:
         sf.collections("delete", [{"Id": victim}])
         sf.collections("update", [{"Id": flipped, "IDV_Enabled__c": True}])
     caplog.clear()

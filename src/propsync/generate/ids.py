@@ -1,56 +1,38 @@
-"""Salesforce ids for the generator: the 15 -> 18 checksum, scalar and vectorised.
+"""Salesforce ids for the generator: minting record ids, scalar and vectorised.
 
-This is deliberately a second, independent implementation (the models own the canonical
-one in `propsync.models.sfid`): the ground truth must not share code with what it checks.
+The scalar checksum and R2's normalisation are `propsync.sfid`'s (re-exported here as
+`suffix`, `to18`, `normalize`). The vectorised checksum (`np_to18`) is a second,
+independent implementation, so minting a million ids stays fast; a test holds it to
+`propsync.sfid`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from propsync.sfid import WHITESPACE as TRIMMED
+from propsync.sfid import checksum as suffix
+from propsync.sfid import normalize, to18
+
+__all__ = [
+    "BASE62",
+    "SUFFIX_ALPHABET",
+    "TRIMMED",
+    "base62",
+    "codes_to_strings",
+    "mint",
+    "normalize",
+    "np_digits",
+    "np_mint",
+    "np_to18",
+    "suffix",
+    "to18",
+]
+
 SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_ALNUM = frozenset(BASE62)
-# The characters R2 trims (the models trim the same four).
-TRIMMED = " \t\r\n"
 
 _SUFFIX_CODES = np.frombuffer(SUFFIX_ALPHABET.encode(), dtype=np.uint8)
-
-
-# Every character -> '1' if it is an ASCII capital, else '0'; read back as binary numbers.
-_CAPITAL_BITS = {c: ord("1") if "A" <= chr(c) <= "Z" else ord("0") for c in range(128)}
-
-
-def suffix(id15: str) -> str:
-    """The checksum suffix of a 15-character id: per 5-char chunk, bit i = char i is A-Z."""
-    bits = id15.translate(_CAPITAL_BITS)
-    # bit i of a chunk is its i-th character, so the chunk is read right to left
-    return "".join(
-        SUFFIX_ALPHABET[int(bits[start + 4 : start - 1 if start else None : -1], 2)]
-        for start in (0, 5, 10)
-    )
-
-
-def to18(id15: str) -> str:
-    """The 18-character form of a well-formed 15-character id."""
-    if len(id15) != 15 or not set(id15) <= _ALNUM:
-        raise ValueError(f"not a 15-character Salesforce id: {id15!r}")
-    return id15 + suffix(id15)
-
-
-def normalize(raw: str | None) -> str | None:
-    """R2: trimmed; 15 chars -> 18; 18 chars need the right suffix (any case); else None."""
-    if raw is None:
-        return None
-    value = raw.strip(TRIMMED)
-    if not value or not set(value) <= _ALNUM:
-        return None
-    if len(value) == 15:
-        return value + suffix(value)
-    if len(value) == 18:
-        expected = suffix(value[:15])
-        return value[:15] + expected if value[15:].upper() == expected else None
-    return None
 
 
 def base62(number: int, width: int) -> str:

@@ -7,13 +7,13 @@
     models.checks.run_checks(engine)           # audits: zero offending rows = pass
     models.metrics.snapshot(engine)            # the plan's success metrics, computed
 
-Rules R1-R8 (../shared/DESIGN.md) live in the SQL; `propsync.models.sfid` is the
+Rules R1-R8 (../shared/DESIGN.md) live in the SQL; `propsync.sfid` is the
 Python twin of R2. `propsync.models.queues` maps Salesforce fields to queue columns.
 """
 
 from __future__ import annotations
 
-from propsync.models import checks, metrics, queues, sfid
+from propsync.models import checks, metrics, queues
 from propsync.models.runner import (
     DIALECTS,
     SOURCE_TABLES,
@@ -38,7 +38,6 @@ __all__ = [
     "missing_inputs",
     "models",
     "queues",
-    "sfid",
     "show",
     "sql_for",
     "view_names",

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
+
+import requests
 
 from propsync.config import SalesforceConfig, secret
 from propsync.errors import ConfigError, TerminalSalesforceError, TransientSalesforceError
 from propsync.salesforce.errors import redact, register_secret
-
-if TYPE_CHECKING:
-    import requests
 
 Login = Callable[[], tuple[str, str]]
 """Fetch a new session: returns (access_token, instance_url like https://host[:port])."""
@@ -47,7 +46,7 @@ def _token_login(
     consumer_key: str,
     headers: dict[str, str] | None = None,
 ) -> tuple[str, str]:
-    import requests
+    # heavy driver: imported on first use
     from simple_salesforce.exceptions import SalesforceAuthenticationFailed
     from simple_salesforce.login import token_login
 
@@ -101,7 +100,7 @@ def jwt_bearer(
     """OAuth 2.0 JWT bearer grant: an assertion signed with the connected app's key."""
 
     def login() -> tuple[str, str]:
-        import jwt
+        import jwt  # heavy driver: imported on first use
 
         try:
             private_key = key.read_bytes()
@@ -161,7 +160,7 @@ def password(
                 },
                 client_id,
             )
-        import requests
+        # heavy driver: imported on first use
         from simple_salesforce.exceptions import SalesforceAuthenticationFailed
         from simple_salesforce.login import soap_login
 
@@ -239,8 +238,6 @@ def from_config(cfg: SalesforceConfig, session: requests.Session) -> tuple[Login
             Path(secret(cfg.private_key_file_env, what="JWT private key file")),
         )
     elif cfg.auth == "password":
-        import os
-
         login = password(
             session,
             base,

@@ -16,8 +16,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import requests
+import urllib3
 
 from propsync.errors import (
     SalesforceError,
@@ -26,38 +28,56 @@ from propsync.errors import (
     UsageError,
 )
 from propsync.salesforce.errors import RecordResult, SFErrorItem, parse_bulk_errors
+from propsync.salesforce.values import CLEAR, CLEAR_TEXT, csv_cell, json_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from propsync.salesforce.client import SalesforceClient
+__all__ = [
+    "CLEAR",
+    "CLEAR_TEXT",
+    "MAX_JOB_BYTES",
+    "BulkApi",
+    "BulkResult",
+    "OnJob",
+    "existing_job_results",
+    "ingest",
+    "json_value",
+    "wait_for_job",
+]
 
 log = logging.getLogger(__name__)
 
 # Salesforce allows 150 MB of base64-encoded CSV per ingest job, about 112 MB raw; we
 # stay below with room for the header and multi-byte characters.
 MAX_JOB_BYTES = 100 * 1024 * 1024
-CLEAR_TEXT = "#N/A"
 _BLOCK_ROWS = 2_000  # rows serialised at a time; the job size is checked per block
 _FINAL_STATES = ("JobComplete", "Failed", "Aborted")
 _MAX_POLL_S = 5.0
 
 
-class _Clear:
-    """Sentinel: empty this field (Bulk CSV `#N/A`, JSON null)."""
+class BulkApi(Protocol):
+    """What the Bulk API layer needs of a client (`SalesforceClient` is one): requests
+    under its retry policy, its call count, and the object it writes."""
 
-    _instance: _Clear | None = None
+    object_name: str
+    external_id: str
+    poll_interval_s: float
+    max_request_attempts: int
 
-    def __new__(cls) -> _Clear:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    @property
+    def calls(self) -> int: ...
 
-    def __repr__(self) -> str:
-        return "CLEAR"
-
-
-CLEAR = _Clear()
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        idempotent: bool = True,
+        ok: tuple[int, ...] = (200, 201, 204),
+        **kwargs: Any,
+    ) -> requests.Response: ...
 
 
 @dataclass
@@ -87,44 +107,7 @@ class BulkResult:
         return {r.key: r for r in self.results}
 
 
-def json_value(value: Any) -> Any:
-    """A Python value as Salesforce's JSON expects it."""
-    if isinstance(value, datetime):
-        return _sf_datetime(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _sf_datetime(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise UsageError(f"datetime {value.isoformat()} has no time zone; Salesforce needs one")
-    from datetime import UTC
-
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
-
-
-def _cell(value: Any, row: int, column: str) -> str:
-    if value is None:
-        return ""  # an empty cell leaves the field as it is
-    if value is CLEAR:
-        return CLEAR_TEXT
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return _sf_datetime(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int | str):
-        return str(value)
-    raise UsageError(f"row {row}: field {column}: cannot write a {type(value).__name__} value")
-
-
-def _key_column(client: SalesforceClient, op: str, columns: list[str], ext: str | None) -> str:
+def _key_column(client: BulkApi, op: str, columns: list[str], ext: str | None) -> str:
     if op in ("delete", "hardDelete"):
         if columns != ["Id"]:
             raise UsageError(f"a Bulk API {op} takes exactly one column, Id (got {columns})")
@@ -142,7 +125,7 @@ def _blocks(
     records: Iterable[dict[str, Any]] | pa.Table, columns: list[str], key: str
 ) -> Iterator[tuple[bytes, list[str]]]:
     """CSV bytes (no header) and the key of each row, a block of rows at a time."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     if isinstance(records, pa.Table):
         yield from _arrow_blocks(records, columns, key)
@@ -158,7 +141,7 @@ def _blocks(
         if k is None or k is CLEAR or k == "":
             raise UsageError(f"row {index}: field {key} is required to identify the record")
         keys.append(str(k))
-        writer.writerow([_cell(record.get(c), index, c) for c in columns])
+        writer.writerow([csv_cell(record.get(c), index, c) for c in columns])
         if len(keys) >= _BLOCK_ROWS:
             yield buf.getvalue().encode("utf-8"), keys
             buf.seek(0)
@@ -171,6 +154,7 @@ def _blocks(
 def _arrow_blocks(
     table: pa.Table, columns: list[str], key: str
 ) -> Iterator[tuple[bytes, list[str]]]:
+    # heavy driver: imported on first use
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -220,7 +204,7 @@ class _Job:
 
 
 def ingest(
-    client: SalesforceClient,
+    client: BulkApi,
     op: str,
     records: Iterable[dict[str, Any]] | pa.Table,
     *,
@@ -278,7 +262,7 @@ def ingest(
 
 
 def _submit(
-    client: SalesforceClient,
+    client: BulkApi,
     op: str,
     ext: str | None,
     data: bytearray,
@@ -331,14 +315,14 @@ def _submit(
         return _Job(job_id, keys)
 
 
-def _abort(client: SalesforceClient, job_id: str) -> None:
+def _abort(client: BulkApi, job_id: str) -> None:
     try:
         client.http("PATCH", f"jobs/ingest/{job_id}/", json={"state": "Aborted"}, what="abort job")
     except SalesforceError as exc:
         log.warning("could not abort job %s: %s", job_id, exc)
 
 
-def _close(client: SalesforceClient, job_id: str) -> None:
+def _close(client: BulkApi, job_id: str) -> None:
     try:
         client.http(
             "PATCH",
@@ -353,12 +337,12 @@ def _close(client: SalesforceClient, job_id: str) -> None:
             raise
 
 
-def _job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
+def _job(client: BulkApi, kind: str, job_id: str) -> dict[str, Any]:
     info: dict[str, Any] = client.http("GET", f"jobs/{kind}/{job_id}/", what="job status").json()
     return info
 
 
-def wait_for_job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, Any]:
+def wait_for_job(client: BulkApi, kind: str, job_id: str) -> dict[str, Any]:
     delay = client.poll_interval_s
     while True:
         time.sleep(delay)
@@ -368,7 +352,7 @@ def wait_for_job(client: SalesforceClient, kind: str, job_id: str) -> dict[str, 
         delay = min(delay * 1.6, _MAX_POLL_S)
 
 
-def _result_rows(client: SalesforceClient, job_id: str, which: str) -> Iterator[dict[str, str]]:
+def _result_rows(client: BulkApi, job_id: str, which: str) -> Iterator[dict[str, str]]:
     """Stream one result CSV of a job as dicts (it can be as large as the upload)."""
     response = client.http(
         "GET",
@@ -389,13 +373,10 @@ def _result_rows(client: SalesforceClient, job_id: str, which: str) -> Iterator[
 
 
 def _read_results(
-    client: SalesforceClient, job_id: str, which: str, handle: Callable[[dict[str, str]], None]
+    client: BulkApi, job_id: str, which: str, handle: Callable[[dict[str, str]], None]
 ) -> None:
     """Feed every row of a result file to `handle`, downloading it again from the start
     if the connection breaks midway (`handle` must tolerate seeing a row twice)."""
-    import requests
-    import urllib3
-
     attempt = 0
     while True:
         attempt += 1
@@ -412,7 +393,7 @@ def _read_results(
 
 
 def _collect(
-    client: SalesforceClient, job: _Job, key: str, info: dict[str, Any] | None = None
+    client: BulkApi, job: _Job, key: str, info: dict[str, Any] | None = None
 ) -> list[RecordResult]:
     if info is None:
         info = wait_for_job(client, "ingest", job.id)
@@ -475,7 +456,7 @@ def _row_key(row: dict[str, str], key: str, job_id: str) -> str:
 
 
 def existing_job_results(
-    client: SalesforceClient,
+    client: BulkApi,
     job_id: str,
     keys: list[str],
     *,

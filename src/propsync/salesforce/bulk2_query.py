@@ -8,19 +8,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import TerminalSalesforceError
-from propsync.salesforce.bulk2 import wait_for_job
+from propsync.salesforce.bulk2 import BulkApi, wait_for_job
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from propsync.salesforce.client import SalesforceClient
-
 
 def query(
-    client: SalesforceClient, soql: str, *, all_rows: bool = True, page_size: int = 100_000
+    client: BulkApi, soql: str, *, all_rows: bool = True, page_size: int = 100_000
 ) -> Iterator[pa.Table]:
     """Run a Bulk API 2.0 query job and yield its result pages (Sforce-Locator paging)
     as Arrow tables of strings; empty cells are null."""
+    # heavy driver: imported on first use
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     body = {
@@ -51,12 +51,10 @@ def query(
         content = response.content
         if content.strip():
             header = next(csv.reader(io.StringIO(content.split(b"\n", 1)[0].decode("utf-8"))))
-            from pyarrow import string
-
             yield pacsv.read_csv(
                 io.BytesIO(content),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(header, string()),
+                    column_types=dict.fromkeys(header, pa.string()),
                     strings_can_be_null=True,
                     null_values=[""],
                 ),

@@ -1,7 +1,7 @@
 """`SalesforceClient`: simple-salesforce for auth and REST, our Bulk API 2.0 layer for
 volume, one retry policy for both, and API usage tracked from every response.
 
-    with connect(workspace) as sf:
+    with connect(config.salesforce, root, sync=config.sync) as sf:
         for row in sf.query_all("SELECT Id, Name FROM product_property__c"): ...
         results = sf.collections("upsert", rows, external_id="snappt_property_id__c")
         outcome = sf.bulk_ingest("update", rows, columns=["Id", "IDV_Enabled__c"])
@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import requests
+
 from propsync.errors import (
     SalesforceError,
     SessionExpired,
@@ -26,8 +28,8 @@ from propsync.errors import (
     TransientSalesforceError,
     UsageError,
 )
-from propsync.salesforce import bulk2
-from propsync.salesforce.bulk2 import CLEAR, BulkResult
+from propsync.salesforce import bulk2, bulk2_query
+from propsync.salesforce.bulk2 import BulkResult
 from propsync.salesforce.errors import (
     RecordResult,
     error_items,
@@ -37,10 +39,10 @@ from propsync.salesforce.errors import (
     request_error,
 )
 from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
+from propsync.salesforce.values import CLEAR, json_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import requests
 
     from propsync.salesforce.auth import Login
 
@@ -69,7 +71,7 @@ class ApiUsage:
 
 
 class SalesforceClient:
-    """A session with one org. Build it with `connect(workspace)` or directly."""
+    """A session with one org. Build it with `connect.connect(config, root)` or directly."""
 
     def __init__(
         self,
@@ -111,7 +113,7 @@ class SalesforceClient:
     # --- session ---------------------------------------------------------------------
 
     def _set_session(self, token: str, instance_url: str) -> None:
-        from simple_salesforce import Salesforce
+        from simple_salesforce import Salesforce  # heavy driver: imported on first use
 
         register_secret(token)
         self.instance_url = instance_url.rstrip("/")
@@ -174,7 +176,7 @@ class SalesforceClient:
         expired session is refreshed and the request repeated. A request that is not
         idempotent (an insert) is repeated only when Salesforce cannot have acted on it
         (503, a refused connection, an expired session)."""
-        import requests
+        # heavy driver: imported on first use
         from simple_salesforce.exceptions import SalesforceError as SSError
 
         attempt = 0
@@ -295,8 +297,6 @@ class SalesforceClient:
     ) -> Iterator[pa.Table]:
         """A Bulk API 2.0 query job (queryAll when all_rows); yields one Arrow table of
         string columns per result page (empty cells are null)."""
-        from propsync.salesforce import bulk2_query
-
         return bulk2_query.query(self, soql, all_rows=all_rows, page_size=page_size)
 
     # --- writes ----------------------------------------------------------------------
@@ -427,5 +427,5 @@ def _json_record(object_name: str, record: dict[str, Any]) -> dict[str, Any]:
     for name, value in record.items():
         if value is None:
             continue  # None leaves the field as it is
-        out[name] = None if value is CLEAR else bulk2.json_value(value)
+        out[name] = None if value is CLEAR else json_value(value)
     return out

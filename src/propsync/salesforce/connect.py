@@ -1,7 +1,10 @@
-"""`connect(workspace)`: the client for the org a workspace's config names.
+"""`connect(config, root)`: the client for the org a `[salesforce]` section names.
 
-For `kind = "emulator"` it reuses the local org that `<workspace>/<emulator.data>/
-connection.json` names, or starts one in this process (stopped by `client.close()`).
+    client = connect(cfg.salesforce, workspace_root, sync=cfg.sync)
+
+Relative paths in the section (`ca_file`, `emulator.data`) are read from `root`. For
+`kind = "emulator"` it reuses the local org that `<root>/<emulator.data>/connection.json`
+names, or starts one in this process (stopped by `client.close()`).
 TLS verification is always on: the emulator's CA file, or the config's `ca_file`
 (a corporate proxy's CA), or the system store.
 """
@@ -10,17 +13,18 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from propsync.errors import ConfigError, TransientSalesforceError
+import requests
+
+from propsync.config import SalesforceConfig, SyncConfig
+from propsync.emulator import Emulator, EmulatorBusy, reset_data
+from propsync.errors import ConfigError, TransientSalesforceError, UsageError
+from propsync.salesforce import auth
+from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.errors import redact, register_secret
-
-if TYPE_CHECKING:
-    import requests
-
-    from propsync.salesforce.client import SalesforceClient
-    from propsync.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +63,6 @@ class RedactingFilter(logging.Filter):
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
             # The formatter would print the exception text; pre-render it redacted.
-            import traceback
-
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
             record.exc_info = None
         return True
@@ -89,7 +91,6 @@ def make_session(ca_file: str | Path | None = None) -> requests.Session:
     (psf/requests#3829), which would make the emulator's CA, or a proxy's, unusable on
     machines that set them. Here an explicit CA file wins, and proxies from the
     environment (HTTPS_PROXY) still apply, which `trust_env = False` would drop."""
-    import requests
 
     class _Session(requests.Session):
         def merge_environment_settings(
@@ -105,35 +106,56 @@ def make_session(ca_file: str | Path | None = None) -> requests.Session:
     return session
 
 
-def connect(ws: Workspace, **overrides: Any) -> SalesforceClient:
-    """The client for the workspace's org. `overrides` go to SalesforceClient (e.g.
-    `backoff_base_s`, `poll_interval_s`, `max_request_attempts`)."""
-    from propsync.salesforce import auth
-    from propsync.salesforce.client import SalesforceClient
-
+def connect(
+    config: SalesforceConfig, root: Path, *, sync: SyncConfig | None = None, **overrides: Any
+) -> SalesforceClient:
+    """The client for the org `config` names; relative paths in it are under `root`.
+    `sync` (the `[sync]` section, defaults when None) gives the retry policy
+    (`max_request_attempts`, `backoff_base_s`). `overrides` go to SalesforceClient
+    (e.g. `backoff_base_s`, `poll_interval_s`, `max_request_attempts`)."""
     install_redaction()
-    cfg = ws.config.salesforce
+    cfg = config
+    retry = sync if sync is not None else SyncConfig()
     settings: dict[str, Any] = {
         "api_version": cfg.api_version,
         "object_name": cfg.object_name,
         "external_id": cfg.external_id,
         "timeout_s": cfg.timeout_s,
-        "max_request_attempts": ws.config.sync.max_request_attempts,
-        "backoff_base_s": ws.config.sync.backoff_base_s,
+        "max_request_attempts": retry.max_request_attempts,
+        "backoff_base_s": retry.backoff_base_s,
         "bulk_query_threshold": cfg.bulk_query_threshold,
     }
     if cfg.kind == "emulator":
         settings["poll_interval_s"] = 0.05
         settings.update(overrides)
-        return _connect_emulator(ws, settings)
+        return _connect_emulator(cfg, root, settings)
     settings["poll_interval_s"] = 1.0
     settings.update(overrides)
-    ca = str(ws.path(cfg.ca_file)) if cfg.ca_file else None
+    ca = str(_under(root, cfg.ca_file)) if cfg.ca_file else None
     session = make_session(ca)
     login, token, instance_url = auth.from_config(cfg, session)
     return SalesforceClient(
         instance_url=instance_url, access_token=token, login=login, session=session, **settings
     )
+
+
+def emulator_data_dir(config: SalesforceConfig, root: Path) -> Path:
+    """The local org's data folder (`[salesforce.emulator] data`, relative to `root`)."""
+    return _under(root, config.emulator.data)
+
+
+def reset_emulator_org(config: SalesforceConfig, root: Path) -> None:
+    """Empty the local org's data folder so the next start is a fresh org (UsageError
+    while a live emulator serves it)."""
+    try:
+        reset_data(emulator_data_dir(config, root))
+    except EmulatorBusy as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _under(root: Path, relative: str) -> Path:
+    p = Path(relative)
+    return p if p.is_absolute() else root / p
 
 
 def _read_connection(path: Path) -> dict[str, Any] | None:
@@ -150,12 +172,11 @@ def _read_connection(path: Path) -> dict[str, Any] | None:
     return info
 
 
-def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClient:
-    from propsync.salesforce import auth
-    from propsync.salesforce.client import SalesforceClient
-
-    ecfg = ws.config.salesforce.emulator
-    data_dir = ws.path(ecfg.data)
+def _connect_emulator(
+    config: SalesforceConfig, root: Path, settings: dict[str, Any]
+) -> SalesforceClient:
+    ecfg = config.emulator
+    data_dir = emulator_data_dir(config, root)
     info = _read_connection(data_dir / "connection.json")
     if info is not None:
         session = make_session(info["ca_file"])
@@ -174,8 +195,6 @@ def _connect_emulator(ws: Workspace, settings: dict[str, Any]) -> SalesforceClie
                 instance_url=instance_url, access_token=token, login=login, session=session,
                 **settings,
             )  # fmt: skip
-    from propsync.salesforce.emulator import Emulator
-
     emu = Emulator.start(
         data_dir,
         port=ecfg.port,

@@ -43,7 +43,7 @@ def soql(object_name: str = OBJECT) -> str:
 
 
 def arrow_schema() -> pa.Schema:
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     types = {
         "VARCHAR": pa.string(),
@@ -64,7 +64,7 @@ def extract_product_property(
     """Replace `table` in the engine with every `product_property__c` record, deleted
     ones included. Uses REST queryAll up to `bulk_threshold` records (default: the
     client's `bulk_query_threshold`), a Bulk API 2.0 queryAll job above it."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     threshold = client.bulk_query_threshold if bulk_threshold is None else bulk_threshold
     started, calls0 = time.monotonic(), client.calls
@@ -118,7 +118,7 @@ def _rest_batches(
 
 def _from_records(records: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     """REST JSON records (typed values, datetimes as text) to one Arrow batch."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     ids = [r.get("Id") for r in records]
     arrays = []
@@ -134,7 +134,7 @@ def _from_records(records: list[dict[str, Any]], schema: pa.Schema) -> pa.Record
 
 def _from_strings(table: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
     """A Bulk API result page (all text, empty = null) to one Arrow batch."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     by_name = {name.lower(): name for name in table.column_names}
     missing = [f.name for f in FIELDS if f.name.lower() not in by_name]
@@ -151,6 +151,7 @@ def _from_strings(table: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _convert(f: SFField, raw: pa.Array, ids: list[Any], values: list[Any] | None) -> pa.Array:
+    # heavy driver: imported on first use
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -181,7 +182,7 @@ def _convert(f: SFField, raw: pa.Array, ids: list[Any], values: list[Any] | None
 
 def _bad_value(f: SFField, ids: list[Any], values: list[Any]) -> TerminalSalesforceError:
     """Name the first record whose value of `f` does not fit the field contract."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     target = {
         "BOOLEAN": pa.bool_(),

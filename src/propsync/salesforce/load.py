@@ -74,7 +74,7 @@ def load_starting_state(
     must stay without one. `hold_workflow` asks the emulator not to run the workflow
     on these inserts (header `X-Emulator-Knobs`); a real org ignores the header, so
     deactivate the flow there for the duration of the load."""
-    import pyarrow.dataset as ds
+    import pyarrow.dataset as ds  # heavy driver: imported on first use
 
     path = Path(parquet_path)
     if not path.exists():
@@ -120,6 +120,7 @@ def load_starting_state(
 
 
 def _load(client: SalesforceClient, dataset: Any, names: set[str], audit_fields: bool) -> LoadStats:
+    # heavy driver: imported on first use
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -178,7 +179,7 @@ def _audit_refused(results: list[RecordResult]) -> bool:
 def _rounds(table: pa.Table) -> Iterator[pa.Table]:
     """Split rows so that no external id (compared case-insensitively, as Salesforce
     compares unique text) appears twice in one round."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     keys = table.column(EXTERNAL_ID).to_pylist()
     round_of: list[int] = []
@@ -195,7 +196,7 @@ def _rounds(table: pa.Table) -> Iterator[pa.Table]:
 
 
 def _slices(dataset: object, flt: object, columns: list[str]) -> Iterator[pa.Table]:
-    import pyarrow as pa
+    import pyarrow as pa  # heavy driver: imported on first use
 
     pending: list[pa.RecordBatch] = []
     rows = 0

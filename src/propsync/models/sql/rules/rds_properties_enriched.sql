@@ -15,7 +15,7 @@
 --   is_active                R1: status = 'ACTIVE' and deleted_at IS NULL
 --   sfdc_id_raw              properties.sfdc_id as stored
 --   sfdc_id                  R2 (see rds_properties_normalized); mirrors
---                            propsync.models.sfid.normalize
+--                            propsync.sfid.normalize
 --   has_valid_sfdc_id        1 when sfdc_id is not NULL, else 0
 --   has_invalid_sfdc_id      TRUE when sfdc_id_raw holds something (after trim) that R2 rejects
 --   idv_enabled, bank_linking_enabled, payroll_enabled, income_insights_enabled

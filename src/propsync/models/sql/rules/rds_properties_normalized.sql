@@ -17,7 +17,7 @@
 --                            checksum suffix; 18-char ids must carry the right suffix
 --                            (compared case-insensitively) and get the canonical upper-case
 --                            one; empty or anything else -> NULL. Mirrors
---                            propsync.models.sfid.normalize.
+--                            propsync.sfid.normalize.
 --   has_valid_sfdc_id        1 when sfdc_id is not NULL, else 0
 --   has_invalid_sfdc_id      TRUE when properties.sfdc_id holds something (after trim) that
 --                            R2 rejects

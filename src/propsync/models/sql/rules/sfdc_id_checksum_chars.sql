@@ -1,5 +1,5 @@
 -- sfdc_id_checksum_chars: the alphabet of Salesforce's 15 -> 18 character id checksum
--- (mirrors propsync.models.sfid). Per 5-character chunk of a 15-character id, bit i is set
+-- (mirrors propsync.sfid). Per 5-character chunk of a 15-character id, bit i is set
 -- when chunk position i is an upper-case letter; the 5-bit value picks one of 'A'..'Z',
 -- '0'..'5'. rds_properties_normalized and salesforce_matched_records compute the bits once
 -- per row in a projection and look the characters up here: the join keeps the optimiser

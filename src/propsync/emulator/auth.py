@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import re
 import time
+from html import unescape
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from propsync.salesforce.emulator.org import (
+from propsync.emulator.org import (
     INTEGRATION_USER,
     INTEGRATION_USERNAME,
     ORG_ID,
@@ -74,7 +75,7 @@ def _check_password(org: Org, username: str, password: str) -> str:
 
 
 def _check_jwt(org: Org, assertion: str) -> str:
-    import jwt
+    import jwt  # heavy driver: imported on first use
 
     keys = _public_keys(org.data_dir / "jwt")
     if not keys:
@@ -109,6 +110,7 @@ def _check_jwt(org: Org, assertion: str) -> str:
 
 
 def _public_keys(folder: Path) -> list[Any]:
+    # heavy driver: imported on first use
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -141,8 +143,6 @@ _SOAP_PASS = re.compile(r"<(?:\w+:)?password>(.*?)</(?:\w+:)?password>", re.S)
 
 def soap_login(org: Org, body: str, version: str) -> tuple[int, str]:
     """(status, SOAP envelope) for a partner API `login` call."""
-    from html import unescape
-
     u, p = _SOAP_USER.search(body), _SOAP_PASS.search(body)
     try:
         if u is None or p is None:

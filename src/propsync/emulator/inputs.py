@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from propsync.salesforce.emulator.dml import DELETE, INSERT, UPDATE, UPSERT, Item
-from propsync.salesforce.emulator.knobs import Knobs
-from propsync.salesforce.emulator.objects import AUDIT_FIELDS, FieldDef, ObjectDef
-from propsync.salesforce.emulator.values import (
+from propsync.emulator.dml import DELETE, INSERT, UPDATE, UPSERT, Item
+from propsync.emulator.knobs import Knobs
+from propsync.emulator.objects import AUDIT_FIELDS, FieldDef, ObjectDef
+from propsync.emulator.values import (
     SKIP,
     RecordError,
     coerce_csv,

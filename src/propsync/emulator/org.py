@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from propsync.salesforce.emulator.ids import canonical, mint
-from propsync.salesforce.emulator.knobs import KnobBox, Knobs
-from propsync.salesforce.emulator.objects import ObjectDef, load_objects
-from propsync.salesforce.emulator.soql import Query
-from propsync.salesforce.emulator.store import Store
+from propsync.emulator.ids import canonical, mint
+from propsync.emulator.knobs import KnobBox, Knobs
+from propsync.emulator.objects import ObjectDef, load_objects
+from propsync.emulator.soql import Query
+from propsync.emulator.store import Store
 
 API_VERSIONS = tuple(f"{v}.0" for v in range(50, 63))
 ORG_ID = canonical("00DDn00000EMUL8") or ""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
-from tests.salesforce.emulator.conftest import Api, key
+from tests.emulator.conftest import Api, key
 
 
 def _one(api: Api, record: dict[str, Any], op: str = "POST") -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_entity_is_deleted(api: Api) -> None:
 
 def test_not_found_and_invalid_cross_reference(api: Api) -> None:
     missing = "a0XDnzzzzzzzzzz"
-    from propsync.models.sfid import to18
+    from propsync.sfid import to18
 
     missing18 = to18(missing)
     r = api.req("GET", f"/sobjects/{OBJECT}/{missing18}")

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from propsync.salesforce.emulator import auth, bulk, knobs, rest, workflow
-from propsync.salesforce.emulator.org import API_VERSIONS, WORKFLOW_USER, Org
+from propsync.emulator import auth, bulk, knobs, rest, workflow
+from propsync.emulator.org import API_VERSIONS, WORKFLOW_USER, Org
 
 log = logging.getLogger(__name__)
 _API = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")

@@ -3,6 +3,6 @@ over HTTPS, backed by SQLite. Start it with `Emulator.start(data_dir, ...)`."""
 
 from __future__ import annotations
 
-from propsync.salesforce.emulator.harness import Emulator, read_connection
+from propsync.emulator.harness import Emulator, EmulatorBusy, read_connection, reset_data
 
-__all__ = ["Emulator", "read_connection"]
+__all__ = ["Emulator", "EmulatorBusy", "read_connection", "reset_data"]

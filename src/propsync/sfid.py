@@ -1,8 +1,9 @@
 """Salesforce record ids: the 15 -> 18 character checksum and rule R2's normalisation.
 
 This is the canonical implementation; the SQL in `rds_properties_normalized.sql` and
-`salesforce_matched_records.sql` mirrors it, and a test proves they agree. It has no
-dependencies so the emulator can use `to18` to mint record ids.
+`salesforce_matched_records.sql` mirrors it, and a test proves they agree. It sits at
+the bottom of the package and imports nothing of propsync, so the models, the generator
+and the emulator (which mints record ids with `checksum`) all share it.
 """
 
 from __future__ import annotations

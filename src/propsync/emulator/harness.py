@@ -15,19 +15,29 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import signal
 import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from propsync.salesforce.emulator.knobs import Knobs
-from propsync.salesforce.emulator.org import (
+import requests
+
+from propsync.emulator.bulk import Jobs
+from propsync.emulator.knobs import Knobs
+from propsync.emulator.org import (
     INTEGRATION_USER,
     INTEGRATION_USERNAME,
     WORKFLOW_USER,
     Org,
 )
+from propsync.emulator.workflow import WorkflowTimer, apply_due
+
+
+class EmulatorBusy(Exception):
+    """A live emulator serves the data folder that was to be emptied."""
 
 
 class Emulator:
@@ -71,13 +81,12 @@ class Emulator:
     ) -> Emulator:
         """Start the server; returns once it accepts HTTPS connections (or, with
         `foreground=True`, prepares it for `serve_forever()`). Extra keyword
-        arguments are knobs (see `propsync.salesforce.emulator.knobs.Knobs`)."""
+        arguments are knobs (see `propsync.emulator.knobs.Knobs`)."""
+        # heavy drivers (trustme, uvicorn, and starlette under app): imported on first use
         import trustme
         import uvicorn
 
-        from propsync.salesforce.emulator.app import create_app
-        from propsync.salesforce.emulator.bulk import Jobs
-        from propsync.salesforce.emulator.workflow import WorkflowTimer
+        from propsync.emulator.app import create_app
 
         if foreground:
             _exit_on_sigterm()
@@ -211,8 +220,6 @@ class Emulator:
 
     def run_workflow(self) -> int:
         """Apply due workflow events now; returns how many records were updated."""
-        from propsync.salesforce.emulator.workflow import apply_due
-
         return apply_due(self.org.store, WORKFLOW_USER)
 
     def session(self) -> Any:
@@ -220,8 +227,6 @@ class Emulator:
 
         `trust_env` is off because requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
         override `Session.verify`; with it on, the emulator's CA would be ignored."""
-        import requests
-
         s = requests.Session()
         s.verify = self.ca_file
         s.trust_env = False
@@ -231,6 +236,7 @@ class Emulator:
     def jwt_private_key_file(self) -> str:
         """A PEM private key whose public key the org trusts for JWT bearer logins
         (made on first use, kept in `<data_dir>/jwt-client/`)."""
+        # heavy driver: imported on first use
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -260,7 +266,6 @@ class Emulator:
 def _exit_on_sigterm() -> None:
     """SIGTERM becomes SystemExit(0), so a foreground server cleans up on the way out;
     uvicorn, while serving, handles the signal itself and then re-raises it here."""
-    import signal
 
     def _exit(signum: int, frame: object) -> None:
         raise SystemExit(0)
@@ -290,18 +295,14 @@ def read_connection(data_dir: Path | str) -> dict[str, Any]:
 
 def reset_data(data_dir: Path | str) -> None:
     """Empty an emulator's data folder (records, jobs, tokens, CA) so the next start is a
-    fresh org. Refuses while a live server is serving the folder."""
-    import shutil
-
-    from propsync.errors import UsageError
-
+    fresh org. Raises EmulatorBusy while a live server is serving the folder."""
     folder = Path(data_dir)
     try:
         pid = int(read_connection(folder).get("pid") or 0)
     except (FileNotFoundError, ValueError):
         pid = 0
     if pid and pid != os.getpid() and _alive(pid):
-        raise UsageError(f"an emulator (pid {pid}) is serving {folder}; stop it first")
+        raise EmulatorBusy(f"an emulator (pid {pid}) is serving {folder}; stop it first")
     if folder.exists():
         shutil.rmtree(folder)
 

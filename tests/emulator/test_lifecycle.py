@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from propsync.models.sfid import checksum
-from propsync.salesforce.emulator import Emulator, read_connection
-from propsync.salesforce.emulator.ids import canonical, mint, mint_many
-from propsync.salesforce.emulator.objects import load_objects, parse_object
+from propsync.emulator import Emulator, read_connection
+from propsync.emulator.ids import canonical, mint, mint_many
+from propsync.emulator.objects import load_objects, parse_object
 from propsync.salesforce.fields import EXTERNAL_ID, FIELDS, OBJECT
-from tests.salesforce.emulator.conftest import Api, key
+from propsync.sfid import checksum
+from tests.emulator.conftest import Api, key
 
 PROPSYNC = str(Path(sys.executable).parent / "propsync")
 
@@ -58,9 +58,7 @@ def test_object_definitions_are_validated() -> None:
 
 def test_an_object_added_as_data(tmp_path: Path) -> None:
     base = json.loads(
-        (
-            Path(__file__).parents[3] / "src/propsync/salesforce/emulator/objects/Property__c.json"
-        ).read_text()
+        (Path(__file__).parents[2] / "src/propsync/emulator/objects/Property__c.json").read_text()
     )
     base.update(name="Lease__c", keyPrefix="a0L", label="Lease")
     (tmp_path / "objects").mkdir()

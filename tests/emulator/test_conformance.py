@@ -68,10 +68,10 @@ from typing import Any
 import pytest
 import requests
 
-from propsync.models.sfid import checksum
-from propsync.salesforce.emulator import Emulator
+from propsync.emulator import Emulator
 from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
-from tests.salesforce.emulator.conftest import VERSION, Api, key
+from propsync.sfid import checksum
+from tests.emulator.conftest import VERSION, Api, key
 
 
 def _valid_id(rid: str, prefix: str) -> bool:

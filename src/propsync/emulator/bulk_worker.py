@@ -11,20 +11,17 @@ import random
 import time
 from array import array
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from propsync.salesforce.emulator import dml
-from propsync.salesforce.emulator.bulk import DELIMITERS, LINE_ENDINGS
-from propsync.salesforce.emulator.inputs import CsvShape
-from propsync.salesforce.emulator.knobs import Knobs
-from propsync.salesforce.emulator.soql import parse
-from propsync.salesforce.emulator.values import now_stamp, to_csv
-
-if TYPE_CHECKING:
-    from propsync.salesforce.emulator.bulk import Jobs
+from propsync.emulator import dml
+from propsync.emulator.bulk_common import DELIMITERS, LINE_ENDINGS, JobBook
+from propsync.emulator.inputs import CsvShape
+from propsync.emulator.knobs import Knobs
+from propsync.emulator.soql import parse
+from propsync.emulator.values import now_stamp, to_csv
 
 
-def process_ingest(jobs: Jobs, job_id: str) -> None:
+def process_ingest(jobs: JobBook, job_id: str) -> None:
     """Process an ingest job chunk by chunk. Each chunk's records, its result rows
     (written first) and the job's progress (row count, result file sizes) commit
     together, so a job resumed after a crash truncates the result files to the
@@ -147,12 +144,12 @@ def _save_progress(con: Any, job_id: str, progress: dict[str, int]) -> None:
     con.execute("UPDATE jobs SET info = ? WHERE id = ?", (json.dumps(doc), job_id))
 
 
-def _aborted(jobs: Jobs, job_id: str) -> bool:
+def _aborted(jobs: JobBook, job_id: str) -> bool:
     raw = jobs._load_raw(job_id)
     return raw is None or raw["state"] == "Aborted"
 
 
-def process_query(jobs: Jobs, job_id: str) -> None:
+def process_query(jobs: JobBook, job_id: str) -> None:
     started = time.time()
     info, _ = jobs.load(job_id, "query")
     if info["state"] not in ("UploadComplete", "InProgress"):

@@ -10,12 +10,14 @@ is served, so a client never sees a due event still pending.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 
-from propsync.salesforce.emulator.ids import mint
-from propsync.salesforce.emulator.store import Store, quote
-from propsync.salesforce.emulator.values import now_stamp
+from propsync.emulator.ids import mint
+from propsync.emulator.store import Store, quote
+from propsync.emulator.values import now_stamp
 
 
 def apply_due(store: Store, workflow_user_id: str, *, limit: int = 50_000) -> int:
@@ -87,8 +89,6 @@ def apply_due(store: Store, workflow_user_id: str, *, limit: int = 50_000) -> in
 
 
 def _json(values: list[str]) -> str:
-    import json
-
     return json.dumps(values)
 
 
@@ -115,6 +115,4 @@ class WorkflowTimer:
                 while apply_due(self._store, self._user) > 0:
                     pass
             except Exception:  # keep the timer alive; the lazy path reports errors
-                import logging
-
                 logging.getLogger(__name__).exception("workflow timer failed")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from propsync.salesforce.emulator.objects import load_objects
-from propsync.salesforce.emulator.soql import SoqlError, parse
+from propsync.emulator.objects import load_objects
+from propsync.emulator.soql import SoqlError, parse
 from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
-from tests.salesforce.emulator.conftest import Api, key
+from tests.emulator.conftest import Api, key
 
 OBJECTS = load_objects()
 Row = dict[str, Any]

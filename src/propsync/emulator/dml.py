@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from propsync.salesforce.emulator.ids import canonical, mint_many
-from propsync.salesforce.emulator.knobs import KnobBox, Knobs
-from propsync.salesforce.emulator.objects import SYSTEM_FIELDS, ObjectDef
-from propsync.salesforce.emulator.store import Store, quote
-from propsync.salesforce.emulator.values import (
+from propsync.emulator.ids import canonical, mint_many
+from propsync.emulator.knobs import KnobBox, Knobs
+from propsync.emulator.objects import SYSTEM_FIELDS, ObjectDef
+from propsync.emulator.store import Store, quote
+from propsync.emulator.values import (
     SKIP,
     RecordError,
     coerce_json,

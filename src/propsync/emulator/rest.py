@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from propsync.salesforce.emulator import dml, inputs
-from propsync.salesforce.emulator.ids import canonical
-from propsync.salesforce.emulator.knobs import Knobs
-from propsync.salesforce.emulator.objects import ObjectDef
-from propsync.salesforce.emulator.org import Cursor, Org
-from propsync.salesforce.emulator.soql import Query, SoqlError, parse
-from propsync.salesforce.emulator.store import quote
-from propsync.salesforce.emulator.values import RecordError, to_json
+from propsync.emulator import dml, inputs
+from propsync.emulator.ids import canonical
+from propsync.emulator.knobs import Knobs
+from propsync.emulator.objects import ObjectDef
+from propsync.emulator.org import Cursor, Org
+from propsync.emulator.soql import Query, SoqlError, parse
+from propsync.emulator.store import quote
+from propsync.emulator.values import RecordError, to_json
 
 MAX_COLLECTION = 200
 CURSOR_TTL_S = 900.0

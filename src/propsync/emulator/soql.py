@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from propsync.salesforce.emulator.ids import canonical
-from propsync.salesforce.emulator.objects import FieldDef, ObjectDef
-from propsync.salesforce.emulator.store import quote
-from propsync.salesforce.emulator.values import format_datetime, parse_date, parse_datetime
+from propsync.emulator.ids import canonical
+from propsync.emulator.objects import FieldDef, ObjectDef
+from propsync.emulator.store import quote
+from propsync.emulator.values import format_datetime, parse_date, parse_datetime
 
 
 class SoqlError(Exception):

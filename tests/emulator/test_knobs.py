@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from propsync.salesforce.emulator import Emulator
+from propsync.emulator import Emulator
 from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
-from tests.salesforce.emulator.conftest import Api, key
+from tests.emulator.conftest import Api, key
 
 
 def _records(n: int, **more: Any) -> list[dict[str, Any]]:

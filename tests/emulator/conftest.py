@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from propsync.salesforce.emulator import Emulator
-from propsync.salesforce.emulator.knobs import Knobs
+from propsync.emulator import Emulator
+from propsync.emulator.knobs import Knobs
 
 VERSION = "59.0"
 _keys = itertools.count(1)

@@ -203,7 +203,7 @@ def parse_object(doc: dict[str, Any], source: str = "<object>") -> ObjectDef:
 def load_objects(extra_dir: Path | None = None) -> dict[str, ObjectDef]:
     """The package's object definitions, plus (overriding) any in `extra_dir`."""
     docs: dict[str, tuple[str, dict[str, Any]]] = {}
-    pkg = resources.files("propsync.salesforce.emulator") / "objects"
+    pkg = resources.files("propsync.emulator") / "objects"
     for entry in pkg.iterdir():
         if entry.name.endswith(".json"):
             docs[entry.name] = (f"objects/{entry.name}", json.loads(entry.read_text("utf-8")))

@@ -12,8 +12,8 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from propsync.salesforce.emulator.ids import canonical
-from propsync.salesforce.emulator.objects import FieldDef
+from propsync.emulator.ids import canonical
+from propsync.emulator.objects import FieldDef
 
 
 class RecordError(Exception):

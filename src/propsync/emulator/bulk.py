@@ -13,30 +13,23 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import logging
 import queue
 import shutil
 import threading
 import time
 from array import array
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from propsync.salesforce.emulator.ids import mint
-from propsync.salesforce.emulator.knobs import Knobs
-from propsync.salesforce.emulator.org import Org
-from propsync.salesforce.emulator.soql import SoqlError, parse
-from propsync.salesforce.emulator.values import now_stamp
+from propsync.emulator import bulk_worker
+from propsync.emulator.bulk_common import DELIMITERS, LINE_ENDINGS, JobPrivate
+from propsync.emulator.ids import mint
+from propsync.emulator.knobs import Knobs
+from propsync.emulator.org import Org
+from propsync.emulator.soql import SoqlError, parse
+from propsync.emulator.values import now_stamp
 
-DELIMITERS = {
-    "COMMA": ",",
-    "TAB": "\t",
-    "PIPE": "|",
-    "SEMICOLON": ";",
-    "CARET": "^",
-    "BACKQUOTE": "`",
-}
-LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 INGEST_OPS = ("insert", "update", "upsert", "delete")
 TERMINAL = ("JobComplete", "Failed", "Aborted")
 RESULT_FILES = {
@@ -46,6 +39,8 @@ RESULT_FILES = {
 }
 DEFAULT_PAGE = 100_000
 
+log = logging.getLogger(__name__)
+
 
 class JobError(Exception):
     """A request about a job that Salesforce would refuse (status, code, message)."""
@@ -53,17 +48,6 @@ class JobError(Exception):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
-
-
-@dataclass
-class _Private:
-    """What a job carries besides its public info: knobs and caller, fixed at close."""
-
-    user_id: str
-    knobs: dict[str, Any]
-    polls_left: int = 0
-    fail: bool = False
-    progress: dict[str, int] | None = None  # rows done and result file sizes (ingest)
 
 
 class Jobs:
@@ -94,7 +78,7 @@ class Jobs:
 
     # bookkeeping --------------------------------------------------------------------
 
-    def _save(self, info: dict[str, Any], private: _Private | None = None) -> None:
+    def _save(self, info: dict[str, Any], private: JobPrivate | None = None) -> None:
         doc = dict(info)
         if private is not None:
             doc["_private"] = private.__dict__
@@ -118,12 +102,12 @@ class Jobs:
         )
         return None if row is None else dict(json.loads(row[0]))
 
-    def load(self, job_id: str, kind: str) -> tuple[dict[str, Any], _Private]:
+    def load(self, job_id: str, kind: str) -> tuple[dict[str, Any], JobPrivate]:
         raw = self._load_raw(job_id)
         want = "V2Query" if kind == "query" else "V2Ingest"
         if raw is None or raw["jobType"] != want:
             raise JobError(404, "NOT_FOUND", "The requested resource does not exist")
-        private = _Private(**raw.pop("_private"))
+        private = JobPrivate(**raw.pop("_private"))
         return raw, private
 
     def dir(self, job_id: str) -> Path:
@@ -196,7 +180,7 @@ class Jobs:
         if op != "upsert":
             del info["externalIdFieldName"]
         self.dir(job_id).mkdir(parents=True, exist_ok=True)
-        self._save(info, _Private(user_id=user, knobs={}))
+        self._save(info, JobPrivate(user_id=user, knobs={}))
         return info
 
     def upload(self, job_id: str, data: bytes) -> None:
@@ -310,7 +294,7 @@ class Jobs:
         self.dir(job_id).mkdir(parents=True, exist_ok=True)
         (self.dir(job_id) / "query.soql").write_text(str(body["query"]), "utf-8")
         knobs = self.org.knobs
-        private = _Private(user_id=user, knobs=knobs.as_dict(), polls_left=knobs.inprogress_polls)
+        private = JobPrivate(user_id=user, knobs=knobs.as_dict(), polls_left=knobs.inprogress_polls)
         self._save(info, private)
         self._queue.put(job_id)
         return info
@@ -353,16 +337,12 @@ class Jobs:
                 raw = self._load_raw(job_id)
                 if raw is None:
                     continue
-                from propsync.salesforce.emulator import bulk_worker
-
                 if raw["jobType"] == "V2Query":
                     bulk_worker.process_query(self, job_id)
                 else:
                     bulk_worker.process_ingest(self, job_id)
             except Exception as exc:  # a bug must fail the job, not kill the worker
-                import logging
-
-                logging.getLogger(__name__).exception("bulk job %s failed", job_id)
+                log.exception("bulk job %s failed", job_id)
                 self._finish(job_id, "Failed", f"InternalServerError : {exc}")
 
     def _finish(self, job_id: str, state: str, error: str | None = None, **counts: int) -> None:
