@@ -7,13 +7,25 @@ that holds the secret, and `secret()` reads it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from propsync.errors import ConfigError
 
@@ -106,6 +118,193 @@ class GenerateConfig(_Section):
     seed: int = 7
 
 
+def _cron(value: str) -> str:
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"not a cron expression ({exc})") from None
+    return value
+
+
+Cron = Annotated[str, AfterValidator(_cron)]
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`"90s"`, `"30m"`, `"4h"`, `"1h30m"`, `"2d"` (or seconds as a number) as a timedelta."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and _DURATION.fullmatch(text := value.replace(" ", "").lower()):
+        seconds = sum(float(n) * _UNIT_S[unit] for n, unit in _DURATION_PART.findall(text))
+    else:
+        raise ValueError(f"not a duration: {value!r} (write e.g. 90s, 30m, 4h, 1h30m, 2d)")
+    if seconds <= 0:
+        raise ValueError("a duration must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def is_loopback(host: str | None) -> bool:
+    if host and (host.lower() == "localhost" or host.lower().endswith(".localhost")):
+        return True
+    try:
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint_url(url: str) -> str:
+    """An alert endpoint: https, or plain http on a loopback address only (tests)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(f"must be https (plain http only on a loopback address): {url!r}")
+    return url
+
+
+class ScheduleConfig(_Section):
+    """When `propsync serve` runs each job: cron expressions (5 fields), UTC."""
+
+    sync_create: Cron = "*/15 * * * *"
+    sync_update: Cron = "*/30 * * * *"
+    measure: Cron = "*/5 * * * *"
+    alerts: Cron = "*/5 * * * *"
+
+
+def _unique(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("a channel is listed twice")
+    return value
+
+
+Severity = Literal["P0", "P1", "P2", "P3"]
+ChannelKind = Literal["slack", "email", "pagerduty"]
+Channels = Annotated[list[ChannelKind], Field(min_length=1), AfterValidator(_unique)]
+
+
+class SlackChannelConfig(_Section):
+    webhook_url_env: str = "PROPSYNC_SLACK_WEBHOOK_URL"
+    timeout: float = Field(10.0, gt=0)
+
+
+class EmailChannelConfig(_Section):
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    from_: str = Field("propsync@localhost", alias="from")
+    to: list[str] = []
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+    timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _login_is_protected(self) -> EmailChannelConfig:
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("username_env and password_env go together")
+        if self.username_env and not self.starttls and not is_loopback(self.smtp_host):
+            raise ValueError("a login to a non-loopback SMTP host needs starttls = true")
+        return self
+
+
+class PagerDutyChannelConfig(_Section):
+    routing_key_env: str = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
+    events_url: Annotated[str, AfterValidator(check_endpoint_url)] = (
+        "https://events.pagerduty.com/v2/enqueue"
+    )
+    timeout: float = Field(10.0, gt=0)
+
+
+class ChannelsConfig(_Section):
+    slack: SlackChannelConfig = SlackChannelConfig()
+    email: EmailChannelConfig = EmailChannelConfig()
+    pagerduty: PagerDutyChannelConfig = PagerDutyChannelConfig()
+
+
+class _Rule(_Section):
+    enabled: bool = True
+
+
+class HighCreateQueueRule(_Rule):
+    """The create queue holds more than `threshold` properties."""
+
+    threshold: int = Field(200, ge=0)
+    severity: Severity = "P2"
+    channels: Channels = ["slack"]
+
+
+class SyncFailureSpikeRule(_Rule):
+    """More than `threshold_pct` % of the records synced within `window` failed."""
+
+    threshold_pct: float = Field(5.0, ge=0, le=100)
+    window: Duration = timedelta(hours=1)
+    severity: Severity = "P1"
+    channels: Channels = ["pagerduty", "slack"]
+
+
+class FeatureMismatchHighRule(_Rule):
+    """Feature accuracy (the share of matched records whose features agree) is under
+    `threshold_pct` %."""
+
+    threshold_pct: float = Field(95.0, ge=0, le=100)
+    severity: Severity = "P2"
+    channels: Channels = ["slack"]
+
+
+class PropertiesMissingRule(_Rule):
+    """More than `threshold` product properties have no Salesforce record."""
+
+    threshold: int = Field(100, ge=0)
+    severity: Severity = "P1"
+    channels: Channels = ["email", "slack"]
+
+
+class SyncDownRule(_Rule):
+    """No sync has succeeded within `window`."""
+
+    window: Duration = timedelta(hours=2)
+    severity: Severity = "P0"
+    channels: Channels = ["pagerduty"]
+
+
+class RulesConfig(_Section):
+    high_create_queue: HighCreateQueueRule = HighCreateQueueRule()
+    sync_failure_spike: SyncFailureSpikeRule = SyncFailureSpikeRule()
+    feature_mismatch_high: FeatureMismatchHighRule = FeatureMismatchHighRule()
+    properties_missing: PropertiesMissingRule = PropertiesMissingRule()
+    sync_down: SyncDownRule = SyncDownRule()
+
+
+class AlertsConfig(_Section):
+    """Alert rules and where they go. An open incident is re-notified every
+    `repeat_interval`; a failing channel is tried `delivery_attempts` times, waiting
+    `retry_backoff_s`, then twice that, between tries."""
+
+    repeat_interval: Duration = timedelta(hours=4)
+    delivery_attempts: int = Field(3, ge=1, le=10)
+    retry_backoff_s: float = Field(1.0, ge=0, le=60)
+    dashboard_url: str | None = None
+    runbook_url: str | None = None
+    channels: ChannelsConfig = ChannelsConfig()
+    rules: RulesConfig = RulesConfig()
+
+
+class DashboardConfig(_Section):
+    """The read-only web dashboard. On a non-loopback host the token of `token_env`
+    is required."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    token_env: str = "PROPSYNC_DASHBOARD_TOKEN"
+
+
 class Config(_Section):
     source: SourceConfig = DuckDBSource()
     engine: EngineConfig = EngineConfig()
@@ -113,6 +312,9 @@ class Config(_Section):
     salesforce: SalesforceConfig = SalesforceConfig()
     sync: SyncConfig = SyncConfig()
     generate: GenerateConfig = GenerateConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
 
 
 def secret(env_name: str, *, what: str) -> str:
@@ -163,9 +365,11 @@ _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"]+)\s*=")
 
 
 def _line_of(text: str, loc: list[str]) -> int | None:
-    """Line of a dotted key in a TOML file; for a key that is absent, its section's header."""
+    """Line of a dotted key in a TOML file; for a key inside an inline table, the line of
+    the table's key; for a key that is absent, its section's header."""
     section: list[str] = []
     header_line: int | None = None
+    prefix_line: int | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
         if header:
@@ -174,9 +378,13 @@ def _line_of(text: str, loc: list[str]) -> int | None:
                 header_line = header_line or number
             continue
         key = _KEY.match(line)
-        if key and [*section, key.group(1).strip('"')] == loc:
-            return number
-    return header_line
+        if key:
+            dotted = [*section, key.group(1).strip('"')]
+            if dotted == loc:
+                return number
+            if len(dotted) < len(loc) and dotted == loc[: len(dotted)]:
+                prefix_line = prefix_line or number
+    return prefix_line or header_line
 
 
 TEMPLATE = """\
@@ -233,4 +441,50 @@ max_record_attempts = 4      # UNABLE_TO_LOCK_ROW and friends are resubmitted up
 [generate]
 scale = 9061
 seed = 7
+
+# `propsync serve` (scheduler, alerts, dashboard). Defaults shown; uncomment to change.
+
+# [schedule]                     # cron expressions (5 fields), UTC
+# sync_create = "*/15 * * * *"   # Sync A: create missing Salesforce records
+# sync_update = "*/30 * * * *"   # Sync B: update changed features
+# measure     = "*/5 * * * *"    # queue sizes into sync_queue_measurements
+# alerts      = "*/5 * * * *"    # evaluate [alerts.rules]
+
+# [alerts]
+# repeat_interval = "4h"         # re-notify an open incident this often
+# delivery_attempts = 3          # tries per channel and message
+# retry_backoff_s = 1.0          # wait before the 2nd try; doubles for each next
+# dashboard_url = "https://propsync.internal.example.com"   # default: from [dashboard]
+# runbook_url = "https://github.com/yourorg/propsync/blob/main/docs/RUNBOOK.md"
+
+# [alerts.channels.slack]        # an incoming webhook; the URL is a secret
+# webhook_url_env = "PROPSYNC_SLACK_WEBHOOK_URL"
+# timeout = 10
+
+# [alerts.channels.email]
+# smtp_host = "localhost"
+# smtp_port = 25
+# from = "propsync@localhost"
+# to = ["data-alerts@example.com"]   # e-mail is off while this list is empty
+# starttls = false
+# username_env = "PROPSYNC_SMTP_USERNAME"   # login (needs starttls off loopback)
+# password_env = "PROPSYNC_SMTP_PASSWORD"
+# timeout = 10
+
+# [alerts.channels.pagerduty]    # Events API v2; the integration's routing key is a secret
+# routing_key_env = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
+# events_url = "https://events.pagerduty.com/v2/enqueue"
+# timeout = 10
+
+# [alerts.rules]    # severities P0-P3; channels: slack, email, pagerduty; enabled=false
+# high_create_queue = {threshold=200, severity="P2", channels=["slack"]}
+# sync_failure_spike = {threshold_pct=5, window="1h", severity="P1", channels=["pagerduty","slack"]}
+# feature_mismatch_high = {threshold_pct=95, severity="P2", channels=["slack"]}
+# properties_missing = {threshold=100, severity="P1", channels=["email","slack"]}
+# sync_down = {window="2h", severity="P0", channels=["pagerduty"]}
+
+# [dashboard]
+# host = "127.0.0.1"
+# port = 8765
+# token_env = "PROPSYNC_DASHBOARD_TOKEN"   # required when host is not a loopback address
 """
