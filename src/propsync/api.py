@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from propsync.demo import DemoReport
     from propsync.generate import GroundTruth
     from propsync.sources.stats import ExtractStats
+    from propsync.state import RunRecord
+    from propsync.sync.history import RunReport
     from propsync.sync.plan import SyncPlan, Which
     from propsync.sync.run import RunResult
 
@@ -153,15 +155,13 @@ def sync(
         return run_sync(ws, which, pilot=pilot, ids=ids, dry_run=dry_run, force=force)
 
 
-def runs(workspace: WorkspaceLike = None, *, limit: int = 50) -> list[dict[str, Any]]:
+def runs(workspace: WorkspaceLike = None, *, limit: int = 50) -> list[RunRecord]:
     """Recent runs, newest first, each in its latest state."""
-    from propsync.state import open_state
-
     with _opened(workspace) as ws:
-        return open_state(ws).runs(limit)
+        return ws.state().runs.recent(limit)
 
 
-def run_details(workspace: WorkspaceLike, run_id: str, *, limit: int = 50) -> dict[str, Any]:
+def run_details(workspace: WorkspaceLike, run_id: str, *, limit: int = 50) -> RunReport:
     """One run: its counts, error codes summarised, and per-record outcomes."""
     from propsync.sync.history import run_report
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from propsync import config as config_mod
 from propsync.config import CONFIG_NAME, Config
+from propsync.state import StateStore, open_state
 
 if TYPE_CHECKING:
     from propsync.engines import Engine, Tracer
@@ -33,6 +34,7 @@ class Workspace:
     config: Config
     tracer: Tracer | None = None
     _engine: Engine | None = field(default=None, repr=False)
+    _state: StateStore | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -52,15 +54,27 @@ class Workspace:
             self._engine = connect(self.config.engine, self.root, tracer=self.tracer)
         return self._engine
 
+    def state(self) -> StateStore:
+        """The state store, opened (and migrated) on first use; closed by `close()`.
+        The DuckDB state lives in the engine's file, so it opens the engine too."""
+        if self._state is None:
+            state = self.config.state
+            self._state = open_state(
+                state,
+                engine=self.engine() if state.kind == "duckdb" else None,
+                locks_dir=self.path("locks"),
+                tracer=self.tracer,
+            )
+        return self._state
+
     def build_models(self, *, strict: bool = True) -> list[str]:
         """Build every view in the engine. The state tables the monitoring views read are
         migrated first (and mirrored into the engine when the state lives in PostgreSQL).
         Call it after every extraction: the RDS side of the models is materialised."""
         from propsync import models
-        from propsync.state import open_state
 
         engine = self.engine()
-        open_state(self).mirror_to(engine)
+        self.state().mirror_to(engine)
         return list(models.build(engine, strict=strict))
 
     def close(self) -> None:
@@ -69,6 +83,9 @@ class Workspace:
             if callable(close):
                 close()
         self._cache.clear()
+        if self._state is not None:
+            self._state.close()
+            self._state = None
         if self._engine is not None:
             self._engine.close()
             self._engine = None

@@ -15,7 +15,8 @@ import pytest
 from propsync import models
 from propsync.engines.duckdb import DuckDBEngine
 from propsync.salesforce.fields import engine_table_ddl
-from propsync.state.duckdb_store import DuckDBStateStore
+from propsync.state import StateStore
+from propsync.state.duckdb_store import DuckDBBackend
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ class SyncScenario:
     real state tables into the same DuckDB and builds the views."""
 
     engine: DuckDBEngine
-    store: DuckDBStateStore
+    store: StateStore
     props: list[tuple[Any, ...]] = field(default_factory=list)
     features: list[tuple[Any, ...]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -116,6 +117,6 @@ class SyncScenario:
 def scenario(tmp_path: Path) -> Iterator[SyncScenario]:
     engine = DuckDBEngine(":memory:", threads=2, memory_limit="1GB")
     try:
-        yield SyncScenario(engine, DuckDBStateStore(engine, tmp_path / "locks"))
+        yield SyncScenario(engine, StateStore(DuckDBBackend(engine, tmp_path / "locks")))
     finally:
         engine.close()

@@ -160,7 +160,7 @@ def test_a_record_rejected_for_the_same_values_is_held_back(scenario: Scenario) 
     rejected = next(
         i for i in _items(scenario, f"SELECT * FROM {first.table}", "create") if i.key == "40"
     )
-    scenario.store.append_audit(
+    scenario.store.audit.append(
         [
             AuditRecord(
                 run_id="r1",

@@ -7,7 +7,6 @@ Exit codes of `sync`: 0 every record written, 1 completed with record failures,
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,13 +173,11 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
     """Run history (newest first); `runs show RUN_ID` for one run's records."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from propsync.state import open_state
-
     ctx: Context = click_ctx.find_root().obj
     with ctx.workspace() as ws:
-        runs = [_as_dict(r) for r in open_state(ws).runs()][:limit]
+        runs = ws.state().runs.recent()[:limit]
     if as_json:
-        emit_json(runs)
+        emit_json([r.to_json() for r in runs])
         return
     from rich.table import Table
 
@@ -191,15 +188,15 @@ def runs_grp(click_ctx: click.Context, as_json: bool, limit: int) -> None:
         )
     for r in runs:
         table.add_row(
-            str(r.get("run_id")),
-            str(r.get("sync")) + (" (dry run)" if r.get("dry_run") else ""),
-            _status_style(str(r.get("status"))),
-            str(r.get("started_at", ""))[:19],
-            _seconds(r.get("duration_s")),
-            _num(r.get("attempted")),
-            _num(r.get("succeeded")),
-            _num(r.get("failed")),
-            _num(r.get("api_calls")),
+            r.run_id,
+            r.sync + (" (dry run)" if r.dry_run else ""),
+            _status_style(r.status),
+            str(r.started_at)[:19],
+            _seconds(r.duration_s),
+            _num(r.attempted),
+            _num(r.succeeded),
+            _num(r.failed),
+            _num(r.api_calls),
         )
     stdout_console().print(table)
 
@@ -217,38 +214,37 @@ def runs_show(ctx: Context, run_id: str, as_json: bool, limit: int) -> None:
     with ctx.workspace() as ws:
         report = run_report(ws, run_id)
     if as_json:
-        emit_json(report)
+        emit_json(report.to_json())
         return
     from rich.table import Table
 
     console = stdout_console()
-    run = report["run"]
+    run = report.run
     console.print(
-        f"run {run.get('run_id')}: sync {run.get('sync')} {_status_style(str(run.get('status')))}"
-        f"  started {str(run.get('started_at'))[:19]}  {_seconds(run.get('duration_s'))}"
-        f"  api calls {_num(run.get('api_calls'))}"
-        + (f"\n[red]{run.get('error')}[/red]" if run.get("error") else "")
+        f"run {run.run_id}: sync {run.sync} {_status_style(run.status)}"
+        f"  started {str(run.started_at)[:19]}  {_seconds(run.duration_s)}"
+        f"  api calls {_num(run.api_calls)}" + (f"\n[red]{run.error}[/red]" if run.error else "")
     )
     summary = Table(title="outcomes")
     for name in ("operation", "status", "error code", "records"):
         summary.add_column(name, justify="right" if name == "records" else "left")
-    for row in report["summary"]:
+    for row in report.summary:
         summary.add_row(
-            row["sync_operation"], row["sync_status"], row["error_code"] or "", _num(row["records"])
+            row.sync_operation, row.sync_status, row.error_code or "", _num(row.records)
         )
     console.print(summary)
     records = Table(title=f"records (first {limit})")
     for name in ("op", "status", "rds id", "salesforce id", "attempt", "error", "fields"):
         records.add_column(name, no_wrap=name in ("salesforce id", "rds id"))
-    for r in report["records"][:limit]:
+    for r in report.records[:limit]:
         records.add_row(
-            str(r.get("sync_operation")),
-            str(r.get("sync_status")),
-            str(r.get("rds_property_id")),
-            str(r.get("salesforce_id") or ""),
-            str(r.get("attempt")),
-            " ".join(filter(None, [r.get("error_code"), r.get("error_message")])),
-            _fields(r.get("fields_written") or []),
+            r.sync_operation,
+            r.sync_status,
+            str(r.rds_property_id),
+            r.salesforce_id or "",
+            str(r.attempt),
+            " ".join(filter(None, [r.error_code, r.error_message])),
+            _fields(r.fields_written or []),
         )
     console.print(records)
 
@@ -348,14 +344,6 @@ def _print_result(result: Any) -> None:
 
 def _fields(names: list[str]) -> str:
     return ", ".join(names) if len(names) <= 3 else f"{len(names)} fields"
-
-
-def _as_dict(row: Any) -> dict[str, Any]:
-    if isinstance(row, dict):
-        return row
-    if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        return dataclasses.asdict(row)
-    return dict(row)
 
 
 def _status_style(status: str) -> str:

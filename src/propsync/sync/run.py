@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import GuardrailTripped, LockHeld, PropsyncError, QuotaExhausted
+from propsync.state import PilotMember, StateStore
 from propsync.sync import audit
 from propsync.sync.jobs import BulkJournal, reconcile
 from propsync.sync.logs import run_logging
@@ -120,9 +121,7 @@ def restriction(
     """The pilot set and/or id list a run is limited to (both: the intersection)."""
     from_pilot = None
     if pilot:
-        from propsync.state import open_state
-
-        members = open_state(ws).pilot_set(pilot)
+        members = ws.state().pilots.members(pilot)
         from_pilot = from_ids(_pilot_ids(members), f"pilot {pilot}")
     from_list = None
     if isinstance(ids, Path):
@@ -132,17 +131,9 @@ def restriction(
     return combine(from_pilot, from_list)
 
 
-def _pilot_ids(members: Any) -> list[str]:
-    """pilot_set may give ids, or rows naming rds_property_id / snappt_property_id_c."""
-    out = []
-    for m in members:
-        if isinstance(m, dict):
-            value = m.get("rds_property_id") or m.get("snappt_property_id_c")
-        else:
-            value = getattr(m, "rds_property_id", m)
-        if value is not None:
-            out.append(str(value))
-    return out
+def _pilot_ids(members: list[PilotMember]) -> list[str]:
+    """The RDS ids a pilot's members name."""
+    return [m.key for m in members if m.key is not None]
 
 
 def _integration_user(ws: Workspace, client: Any) -> str | None:
@@ -160,17 +151,15 @@ def _integration_user(ws: Workspace, client: Any) -> str | None:
 
 
 def _inferred_user(ws: Workspace) -> str | None:
-    from propsync.state import open_state
-
-    state = open_state(ws)
-    for run in state.runs(limit=200):
-        if run.get("dry_run") or run.get("status") not in ("SUCCEEDED", "PARTIAL"):
+    state = ws.state()
+    for run in state.runs.recent(limit=200):
+        if run.dry_run or run.status not in ("SUCCEEDED", "PARTIAL"):
             continue
         # Updated records only: the Salesforce workflow touches new records after us.
         ids = []
-        for row in state.audit(str(run["run_id"]), status="SUCCESS", operation="UPDATE"):
-            if row.get("salesforce_id"):
-                ids.append(row["salesforce_id"])
+        for row in state.audit.entries(run.run_id, status="SUCCESS", operation="UPDATE"):
+            if row.salesforce_id:
+                ids.append(row.salesforce_id)
             if len(ids) >= 500:
                 break
         if not ids:
@@ -211,19 +200,7 @@ def _api_calls(client: Any) -> int:
 
 def _last_success(ws: Workspace) -> dt.datetime | None:
     """Start of the last successful run that ran Sync B."""
-    from propsync.state import open_state
-
-    best: dt.datetime | None = None
-    for run in open_state(ws).runs(limit=500):
-        row = run if isinstance(run, dict) else asdict(run)
-        if row.get("sync") in ("update", "all") and row.get("status") in (
-            "SUCCEEDED",
-            "PARTIAL",
-        ):
-            started = row.get("started_at")
-            if started is not None and not row.get("dry_run") and (best is None or started > best):
-                best = started
-    return best
+    return ws.state().runs.last_started(("update", "all"))
 
 
 def compute_plan(
@@ -383,13 +360,11 @@ def run_sync(
     Raises LockHeld when another run holds a sync's lock, GuardrailTripped when Sync B
     would change too much (unless `force`). A spent API quota ends the run ABORTED and
     returns; other errors end it FAILED and propagate."""
-    from propsync.state import open_state
-
     queues = queues_of(which)
     restrict = restriction(ws, pilot, ids)
-    state = open_state(ws)
-    state.abort_stale_runs()
-    run_id = state.start_run(
+    state = ws.state()
+    state.runs.abort_stale()
+    run_id = state.runs.start(
         which,
         pilot=pilot,
         dry_run=dry_run,
@@ -479,7 +454,9 @@ def run_sync(
     )
 
 
-def _reconcile(ws: Workspace, state: Any, client: Any, queues: Iterable[str], run_id: str) -> None:
+def _reconcile(
+    ws: Workspace, state: StateStore, client: Any, queues: Iterable[str], run_id: str
+) -> None:
     """Audit the records of Bulk API jobs whose run died before reading their results
     (`propsync.sync.jobs`); before the refresh, so the plan sees those records as
     written and never sends them again."""
@@ -504,7 +481,7 @@ def _status(counts: dict[str, QueueCounts]) -> str:
 
 
 def _finish(
-    state: Any,
+    state: StateStore,
     run_id: str,
     status: str,
     counts: dict[str, QueueCounts],
@@ -513,7 +490,7 @@ def _finish(
     error: str | None,
 ) -> int:
     calls = _api_calls(client) - calls_before if client is not None else 0
-    state.finish_run(run_id, status, counts=flat_counts(counts), api_calls=calls, error=error)
+    state.runs.finish(run_id, status, counts=flat_counts(counts), api_calls=calls, error=error)
     return calls
 
 
@@ -531,7 +508,7 @@ def flat_counts(counts: dict[str, QueueCounts]) -> dict[str, int]:
     return out
 
 
-def _record_queues(ws: Workspace, state: Any, p: SyncPlan, run_id: str) -> None:
+def _record_queues(ws: Workspace, state: StateStore, p: SyncPlan, run_id: str) -> None:
     """Both queues' full sizes (whatever the run is restricted to), for the 24h view;
     counted from the plan where it already has them."""
     from propsync.sync.mapping import CREATE_VIEW, UPDATE_VIEW, mq
@@ -553,7 +530,7 @@ def _record_queues(ws: Workspace, state: Any, p: SyncPlan, run_id: str) -> None:
     else:
         sql = f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}"
         changes = int(engine.scalar(sql) or 0)
-    state.record_queue_sizes(create, update, changes=changes, run_id=run_id)
+    state.queue_sizes.record(create, update, changes=changes, run_id=run_id)
 
 
 def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
@@ -571,7 +548,7 @@ def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:
 
 def _write_queue(
     ws: Workspace,
-    state: Any,
+    state: StateStore,
     writer: Writer,
     q: QueuePlan,
     run_id: str,
@@ -588,7 +565,7 @@ def _write_queue(
         # A page at a time: the AuditRecords, their JSON and the Arrow table of a
         # 100k-record Bulk job at once would cost a few 100 MB.
         for start in range(0, len(outcomes), AUDIT_PAGE):
-            state.append_audit(audit.rows(run_id, outcomes[start : start + AUDIT_PAGE]))
+            state.audit.append(audit.rows(run_id, outcomes[start : start + AUDIT_PAGE]))
         for item, outcome in outcomes:
             _count(c, item, outcome)
         done += len(outcomes)
