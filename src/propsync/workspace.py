@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from propsync import config as config_mod
 from propsync.config import CONFIG_NAME, Config
+from propsync.engines import Engine, Tracer, connect
+from propsync.errors import UsageError
 from propsync.state import StateStore, open_state
-
-if TYPE_CHECKING:
-    from propsync.engines import Engine, Tracer
 
 
 def init(directory: Path, *, force: bool = False) -> Path:
@@ -19,8 +18,6 @@ def init(directory: Path, *, force: bool = False) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / CONFIG_NAME
     if target.exists() and not force:
-        from propsync.errors import UsageError
-
         raise UsageError(f"{target} already exists (use --force to overwrite)")
     target.write_text(config_mod.TEMPLATE, encoding="utf-8")
     return target
@@ -49,8 +46,6 @@ class Workspace:
 
     def engine(self) -> Engine:
         if self._engine is None:
-            from propsync.engines import connect
-
             self._engine = connect(self.config.engine, self.root, tracer=self.tracer)
         return self._engine
 
@@ -83,12 +78,14 @@ class Workspace:
             if callable(close):
                 close()
         self._cache.clear()
-        if self._state is not None:
-            self._state.close()
-            self._state = None
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        state, self._state = self._state, None
+        try:
+            if state is not None:
+                state.close()
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
 
     def __enter__(self) -> Workspace:
         return self
