@@ -32,4 +32,4 @@ def test_demo_through_the_api_converges(tmp_path: Path) -> None:
     assert report.second_plan["records_to_write"]["total"] == 0
     assert report.queues_before["properties_to_create"] == report.truth["properties_to_create"]
     runs = api.runs(report.workspace)
-    assert {r["sync"] for r in runs} >= {"create", "update"}
+    assert {r.sync for r in runs} >= {"create", "update"}

@@ -316,7 +316,7 @@ def sync(
 def runs(workspace: WorkspaceLike = None, *, limit: int = 50) -> list[RunRecord]:
     """Recent runs, newest first, each in its latest state."""
     with _opened(workspace) as ws:
-        return ws.state().runs.latest(limit)
+        return ws.state().runs.recent(limit)
 
 
 def run_details(

@@ -19,7 +19,7 @@ from propsync.engines import connect as connect_engine
 from propsync.errors import UsageError
 from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.connect import connect as connect_salesforce
-from propsync.state import State, open_state
+from propsync.state import StateStore, open_state
 
 
 def init(directory: Path, *, force: bool = False) -> Path:
@@ -40,7 +40,7 @@ class Workspace:
     config: Config
     tracer: Tracer | None = None
     _engine: Engine | None = field(default=None, repr=False)
-    _state: State | None = field(default=None, repr=False)
+    _state: StateStore | None = field(default=None, repr=False)
     _client: SalesforceClient | None = field(default=None, repr=False)
 
     @classmethod
@@ -59,12 +59,14 @@ class Workspace:
             self._engine = connect_engine(self.config.engine, self.root, tracer=self.tracer)
         return self._engine
 
-    def state(self) -> State:
-        """The state store, migrated (opened on first use)."""
+    def state(self) -> StateStore:
+        """The state store, migrated (opened on first use). The DuckDB state lives in
+        the engine's file, so it opens the engine too."""
         if self._state is None:
+            state = self.config.state
             self._state = open_state(
-                self.config.state,
-                engine=self.engine,
+                state,
+                engine=self.engine() if state.kind == "duckdb" else None,
                 locks_dir=self.path("locks"),
                 tracer=self.tracer,
             )

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from propsync.cli import main
 from propsync.engines.duckdb import DuckDBEngine
 from propsync.workspace import init
-from tests.models.conftest import Scenario
+from tests.scenario import Scenario
 
 
 def _workspace(tmp_path: Path, *, state: bool = False) -> Path:

@@ -20,7 +20,7 @@ from propsync.models import metrics
 from propsync.models.queues import CREATE_COLUMNS, UPDATE_QUEUE_SIZE_SQL
 from propsync.salesforce.fields import BY_NAME, FEATURE_FIELDS
 from propsync.sources.embedded import extract_duckdb
-from tests.models.conftest import STATE_DDL, sync_to_expected
+from tests.scenario import STATE_DDL, sync_to_expected
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from propsync.models import metrics
-from tests.models.conftest import Scenario, sync_to_expected
+from tests.scenario import Scenario, sync_to_expected
 
 PK15 = "a01Dn00000HHUan"
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from propsync import models
 from propsync.models.queues import UPDATE_FIELDS, UPDATE_QUEUE_SIZE_SQL
 from propsync.sfid import to18
-from tests.models.conftest import T0, Scenario, sync_to_expected
+from tests.scenario import T0, Scenario, sync_to_expected
 
 IDV, BANK, PAYROLL, INCOME = (
     "identity_verification",

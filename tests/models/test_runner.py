@@ -12,7 +12,7 @@ from propsync.engines.duckdb import DuckDBEngine
 from propsync.errors import EngineError, UsageError
 from propsync.models import checks
 from propsync.models.queues import UPDATE_QUEUE_SIZE_SQL
-from tests.models.conftest import Scenario
+from tests.scenario import Scenario
 
 DESIGN_VIEWS = {
     "rds_properties_enriched",

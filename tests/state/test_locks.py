@@ -14,7 +14,6 @@ from contextlib import contextmanager
 import pytest
 
 from propsync.errors import LockHeld, StateError
-from propsync.state import open_state
 from propsync.state.locks import FileLocks
 
 from .conftest import StateWorkspace
@@ -22,12 +21,11 @@ from .conftest import StateWorkspace
 CHILD = """
 import sys, time
 from pathlib import Path
-from propsync.state import open_state
 from propsync.workspace import Workspace
 
 ws = Workspace.open(Path(sys.argv[1]))
-store = open_state(ws)
-run_id = store.start_run("create", pilot="killed")
+store = ws.state()
+run_id = store.runs.start("create", pilot="killed")
 with store.lock("sync-create", run_id):
     print(run_id, flush=True)
     time.sleep(120)
@@ -55,11 +53,11 @@ def child_holding_lock(state_ws: StateWorkspace) -> Iterator[tuple[subprocess.Po
 
 def test_second_acquirer_is_refused_with_the_holder_named(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        first = store.start_run("create")
-        second = store.start_run("create")
+        store = ws.state()
+        first = store.runs.start("create")
+        second = store.runs.start("create")
         with store.lock("sync-create", first) as holder:
-            assert holder["run_id"] == first and holder["pid"] == os.getpid()
+            assert holder.run_id == first and holder.pid == os.getpid()
             with pytest.raises(LockHeld) as info, store.lock("sync-create", second):
                 pass
             message = str(info.value)
@@ -74,13 +72,13 @@ def test_second_acquirer_is_refused_with_the_holder_named(state_ws: StateWorkspa
 
 def test_live_runs_are_not_aborted(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        unlocked = store.start_run("update")  # this process is alive: not stale
-        locked = store.start_run("create")
+        store = ws.state()
+        unlocked = store.runs.start("update")  # this process is alive: not stale
+        locked = store.runs.start("create")
         with store.lock("sync-create", locked):
-            assert store.abort_stale_runs() == []
-        assert store.abort_stale_runs() == []
-        statuses = {r["run_id"]: r["status"] for r in store.runs()}
+            assert store.runs.abort_stale() == []
+        assert store.runs.abort_stale() == []
+        statuses = {r.run_id: r.status for r in store.runs.recent()}
         assert statuses == {unlocked: "RUNNING", locked: "RUNNING"}
 
 
@@ -110,25 +108,25 @@ def test_killed_holder_frees_the_lock_and_is_aborted(state_ws: StateWorkspace) -
             assert set(locks.holders()) == {run_id}
         else:
             with state_ws.open() as ws:
-                store = open_state(ws)
+                store = ws.state()
                 with (
                     pytest.raises(LockHeld, match=rf"run {run_id} \(pid {proc.pid} on "),
                     store.lock("sync-create", "parent"),
                 ):
                     pass
-                assert store.abort_stale_runs() == []  # alive and holding its lock
+                assert store.runs.abort_stale() == []  # alive and holding its lock
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
 
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run = store.run(run_id)
-        assert run is not None and run["status"] == "RUNNING" and run["pilot"] == "killed"
+        store = ws.state()
+        run = store.runs.get(run_id)
+        assert run is not None and run.status == "RUNNING" and run.pilot == "killed"
         _wait_until_free(store)
-        assert store.abort_stale_runs() == [run_id]
-        aborted = store.run(run_id)
-        assert aborted is not None and aborted["status"] == "ABORTED"
-        assert f"process {proc.pid}" in aborted["error"]
-        assert store.abort_stale_runs() == []
-        assert [e["status"] for e in store.run_events(run_id)] == ["RUNNING", "ABORTED"]
+        assert store.runs.abort_stale() == [run_id]
+        aborted = store.runs.get(run_id)
+        assert aborted is not None and aborted.status == "ABORTED"
+        assert f"process {proc.pid}" in (aborted.error or "")
+        assert store.runs.abort_stale() == []
+        assert [e.status for e in store.runs.events(run_id)] == ["RUNNING", "ABORTED"]

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from propsync.errors import StateError
-from propsync.state import AuditRecord, open_state
+from propsync.state import AuditRecord
 from propsync.state import migrations as mig
 from propsync.state.migrations import Migration
 
@@ -29,20 +29,20 @@ TABLES = {
 
 def test_migrations_are_versioned_and_idempotent(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        assert open_state(ws) is store  # one store per workspace
+        store = ws.state()
+        assert ws.state() is store  # one store per workspace
         applied = store.migrations()
-        assert [m["version"] for m in applied] == [m.version for m in mig.available(store.kind)]
-        assert applied[0]["name"] == "001_initial.sql"
+        assert [m.version for m in applied] == [m.version for m in mig.available(store.kind)]
+        assert applied[0].name == "001_initial.sql"
         assert store.migrate() == []
         names = {
             r["table_name"]
-            for r in store._dicts("SELECT table_name FROM information_schema.tables")
+            for r in store.backend.dicts("SELECT table_name FROM information_schema.tables")
         }
         assert names >= TABLES
     with state_ws.open() as ws:  # reopening applies nothing twice
-        store = open_state(ws)
-        assert [m["version"] for m in store.migrations()] == [
+        store = ws.state()
+        assert [m.version for m in store.migrations()] == [
             m.version for m in mig.available(store.kind)
         ]
 
@@ -56,46 +56,46 @@ def test_new_migration_applies_once_and_edits_are_refused(
     extra = Migration(n, name, "CREATE TABLE run_notes (run_id VARCHAR, note VARCHAR);")
     monkeypatch.setattr(mig, "available", lambda dialect: [*shipped(dialect), extra])
     with state_ws.open() as ws:
-        store = open_state(ws)
-        assert [m["version"] for m in store.migrations()][-2:] == [n - 1, n]
+        store = ws.state()
+        assert [m.version for m in store.migrations()][-2:] == [n - 1, n]
         assert store.migrate() == []
     edited = Migration(n, name, extra.sql + "\n-- edited")
     monkeypatch.setattr(mig, "available", lambda dialect: [*shipped(dialect), edited])
     with state_ws.open() as ws, pytest.raises(StateError, match=re.escape(name) + " changed after"):
-        open_state(ws)
+        ws.state()
 
 
 def test_run_lifecycle(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        first = store.start_run("create", pilot="pilot-1", params={"ids": [1, 2]})
-        second = store.start_run("update", dry_run=True)
+        store = ws.state()
+        first = store.runs.start("create", pilot="pilot-1", params={"ids": [1, 2]})
+        second = store.runs.start("update", dry_run=True)
         assert second > first  # time-prefixed ids sort by start
-        run = store.run(first)
+        run = store.runs.get(first)
         assert run is not None
-        assert run["status"] == "RUNNING" and run["pilot"] == "pilot-1"
-        assert run["params"] == {"ids": [1, 2]}
+        assert run.status == "RUNNING" and run.pilot == "pilot-1"
+        assert run.params == {"ids": [1, 2]}
         counts = {"planned": 10, "attempted": 10, "succeeded": 9, "failed": 1, "created": 9}
-        store.finish_run(first, "PARTIAL", counts=counts, api_calls=4, error="1 record failed")
-        done = store.run(first)
+        store.runs.finish(first, "PARTIAL", counts=counts, api_calls=4, error="1 record failed")
+        done = store.runs.get(first)
         assert done is not None
-        assert done["status"] == "PARTIAL" and done["succeeded"] == 9 and done["updated"] is None
-        assert done["api_calls"] == 4 and done["counts"] == counts
-        assert done["duration_s"] >= 0 and done["finished_at"] >= done["started_at"]
-        assert [r["run_id"] for r in store.runs()] == [second, first]
-        assert [r["run_id"] for r in store.runs(sync="create")] == [first]
-        assert [e["status"] for e in store.run_events(first)] == ["RUNNING", "PARTIAL"]
-        assert store.run("no-such-run") is None
+        assert done.status == "PARTIAL" and done.succeeded == 9 and done.updated is None
+        assert done.api_calls == 4 and done.counts == counts
+        assert done.duration_s >= 0 and done.finished_at >= done.started_at
+        assert [r.run_id for r in store.runs.recent()] == [second, first]
+        assert [r.run_id for r in store.runs.recent(sync="create")] == [first]
+        assert [e.status for e in store.runs.events(first)] == ["RUNNING", "PARTIAL"]
+        assert store.runs.get("no-such-run") is None
         with pytest.raises(StateError, match="already ended as PARTIAL"):
-            store.finish_run(first, "SUCCEEDED", counts={}, api_calls=0)
+            store.runs.finish(first, "SUCCEEDED", counts={}, api_calls=0)
         with pytest.raises(StateError, match="status 'DONE'"):
-            store.finish_run(second, "DONE", counts={}, api_calls=0)
+            store.runs.finish(second, "DONE", counts={}, api_calls=0)
         with pytest.raises(StateError, match="counts must be non-negative"):
-            store.finish_run(second, "FAILED", counts={"failed": -1}, api_calls=0)
+            store.runs.finish(second, "FAILED", counts={"failed": -1}, api_calls=0)
         with pytest.raises(StateError, match="sync 'delete'"):
-            store.start_run("delete")
+            store.runs.start("delete")
         with pytest.raises(StateError, match="does not exist"):
-            store.finish_run("no-such-run", "FAILED", counts={}, api_calls=0)
+            store.runs.finish("no-such-run", "FAILED", counts={}, api_calls=0)
 
 
 def _record(run_id: str, i: int, **kw: object) -> AuditRecord:
@@ -116,8 +116,8 @@ def _record(run_id: str, i: int, **kw: object) -> AuditRecord:
 
 def test_audit_roundtrip_and_validation(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("update")
+        store = ws.state()
+        run_id = store.runs.start("update")
         when = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
         records = [_record(run_id, i) for i in range(5)]
         records.append(
@@ -135,50 +135,48 @@ def test_audit_roundtrip_and_validation(state_ws: StateWorkspace) -> None:
                 sync_timestamp=when,
             )
         )
-        assert store.append_audit(records) == 6
-        rows = list(store.audit(run_id))
-        assert [r["rds_property_id"] for r in rows] == [0, 1, 2, 3, 4, 99]
-        assert rows[1]["after_values"] == {"IDV_Enabled__c": True, "Name": "Résidence 東京 1"}
-        assert rows[1]["before_values"] == {"IDV_Enabled__c": False, "Name": None}
-        assert rows[1]["fields_written"] == ["IDV_Enabled__c", "Name"]
-        failed = list(store.audit(run_id, status="FAILED"))
-        assert len(failed) == 1 and failed[0]["attempt"] == 4
-        assert failed[0]["sync_timestamp"] == when
-        assert failed[0]["after_values"] == {"RDS_Created_At__c": when.isoformat()}
-        summary = {
-            (s["sync_status"], s["error_code"]): s["records"] for s in store.audit_summary(run_id)
-        }
+        assert store.audit.append(records) == 6
+        rows = list(store.audit.entries(run_id))
+        assert [r.rds_property_id for r in rows] == [0, 1, 2, 3, 4, 99]
+        assert rows[1].after_values == {"IDV_Enabled__c": True, "Name": "Résidence 東京 1"}
+        assert rows[1].before_values == {"IDV_Enabled__c": False, "Name": None}
+        assert rows[1].fields_written == ["IDV_Enabled__c", "Name"]
+        failed = list(store.audit.entries(run_id, status="FAILED"))
+        assert len(failed) == 1 and failed[0].attempt == 4
+        assert failed[0].sync_timestamp == when
+        assert failed[0].after_values == {"RDS_Created_At__c": when.isoformat()}
+        summary = {(s.sync_status, s.error_code): s.records for s in store.audit.summary(run_id)}
         assert summary == {("SUCCESS", None): 5, ("FAILED", "UNABLE_TO_LOCK_ROW"): 1}
 
         bad = [_record(run_id, 100), AuditRecord(run_id, "UPSERT", "SUCCESS", rds_property_id=7)]
         with pytest.raises(StateError, match=r"#1 .*rds_property_id 7.*sync_operation 'UPSERT'"):
-            store.append_audit(bad)
+            store.audit.append(bad)
         with pytest.raises(StateError, match=r"rds_property_id 8.*attempt"):
-            store.append_audit([AuditRecord(run_id, "CREATE", "SUCCESS", 8, attempt=0)])
+            store.audit.append([AuditRecord(run_id, "CREATE", "SUCCESS", 8, attempt=0)])
         naive = datetime(2026, 1, 1)
         with pytest.raises(StateError, match="sync_timestamp must carry a time zone"):
-            store.append_audit([AuditRecord(run_id, "CREATE", "SUCCESS", 9, sync_timestamp=naive)])
+            store.audit.append([AuditRecord(run_id, "CREATE", "SUCCESS", 9, sync_timestamp=naive)])
         with pytest.raises(StateError, match="after_values: cannot store as JSON"):
-            store.append_audit(
+            store.audit.append(
                 [AuditRecord(run_id, "CREATE", "SUCCESS", 10, after_values={"x": object()})]
             )
-        assert len(list(store.audit(run_id))) == 6  # a bad batch writes nothing
-        assert store.append_audit([]) == 0
+        assert len(list(store.audit.entries(run_id))) == 6  # a bad batch writes nothing
+        assert store.audit.append([]) == 0
 
 
 def test_queue_sizes_pilots_and_signoffs(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("all")
-        store.record_queue_sizes(1081, 7980, changes=799, run_id=run_id)
-        store.record_queue_sizes(0, 7980)
-        sizes = store.queue_measurements()
-        assert [(m["properties_to_create"], m["records_with_changes"]) for m in sizes] == [
+        store = ws.state()
+        run_id = store.runs.start("all")
+        store.queue_sizes.record(1081, 7980, changes=799, run_id=run_id)
+        store.queue_sizes.record(0, 7980)
+        sizes = store.queue_sizes.since()
+        assert [(m.properties_to_create, m.records_with_changes) for m in sizes] == [
             (1081, 799),
             (0, None),
         ]
         with pytest.raises(StateError, match="queue size create"):
-            store.record_queue_sizes(-1, 0)
+            store.queue_sizes.record(-1, 0)
 
         rows = [
             {
@@ -195,36 +193,36 @@ def test_queue_sizes_pilots_and_signoffs(state_ws: StateWorkspace) -> None:
                 "priority": 2,
             },
         ]
-        assert store.save_pilot_set("pilot-1", rows) == 2
-        saved = store.pilot_set("pilot-1")
-        assert [(r["queue"], r["rds_property_id"], r["snappt_property_id_c"]) for r in saved] == [
+        assert store.pilots.save("pilot-1", rows) == 2
+        saved = store.pilots.members("pilot-1")
+        assert [(r.queue, r.rds_property_id, r.snappt_property_id_c) for r in saved] == [
             ("create", 5, None),
             ("update", None, "7"),
         ]
-        assert saved[0]["details"] == {"city": "Zürich"}
+        assert saved[0].details == {"city": "Zürich"}
         time.sleep(0.002)
-        store.save_pilot_set("pilot-1", rows[:1])  # a re-selection replaces the old one
-        assert len(store.pilot_set("pilot-1")) == 1
-        assert store.pilot_set("nope") == [] and store.pilot_names() == ["pilot-1"]
+        store.pilots.save("pilot-1", rows[:1])  # a re-selection replaces the old one
+        assert len(store.pilots.members("pilot-1")) == 1
+        assert store.pilots.members("nope") == [] and store.pilots.names() == ["pilot-1"]
         with pytest.raises(StateError, match=r"row #0: queue 'delete'"):
-            store.save_pilot_set("bad", [{"queue": "delete", "rds_property_id": 1}])
+            store.pilots.save("bad", [{"queue": "delete", "rds_property_id": 1}])
         with pytest.raises(StateError, match="row #0: needs rds_property_id"):
-            store.save_pilot_set("bad", [{"queue": "create"}])
+            store.pilots.save("bad", [{"queue": "create"}])
 
-        store.add_signoff("pilot-1", who="Ana", role="CS lead", decision="approve")
-        store.add_signoff(
+        store.signoffs.add("pilot-1", who="Ana", role="CS lead", decision="approve")
+        store.signoffs.add(
             "pilot-1",
             who="Bo",
             role="Sales ops",
             decision="Rejected",
             comment="wait for Park Kennedy",
         )
-        assert [(s["who"], s["decision"]) for s in store.signoffs("pilot-1")] == [
+        assert [(s.who, s.decision) for s in store.signoffs.for_pilot("pilot-1")] == [
             ("Ana", "APPROVED"),
             ("Bo", "REJECTED"),
         ]
         with pytest.raises(StateError, match="decision 'maybe'"):
-            store.add_signoff("pilot-1", who="Cy", decision="maybe")
+            store.signoffs.add("pilot-1", who="Cy", decision="maybe")
 
 
 _WRITES = re.compile(r"^\s*(UPDATE|DELETE|TRUNCATE|MERGE|DROP|ALTER)\b", re.IGNORECASE)
@@ -232,19 +230,19 @@ _WRITES = re.compile(r"^\s*(UPDATE|DELETE|TRUNCATE|MERGE|DROP|ALTER)\b", re.IGNO
 
 def test_store_never_updates_or_deletes(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("create")
+        store = ws.state()
+        run_id = store.runs.start("create")
         with store.lock("sync-create", run_id):
-            store.append_audit([_record(run_id, i) for i in range(3)])
-        store.record_queue_sizes(1, 2)
-        store.save_pilot_set("p", [{"queue": "create", "rds_property_id": 1}])
-        store.add_signoff("p", who="x")
-        store.finish_run(run_id, "SUCCEEDED", counts={"succeeded": 3}, api_calls=1)
-        other = store.start_run("update")
-        store._finish(other, "ABORTED", {}, None, "test")
-        store.abort_stale_runs()
-        list(store.audit(run_id))
-        store.runs()
+            store.audit.append([_record(run_id, i) for i in range(3)])
+        store.queue_sizes.record(1, 2)
+        store.pilots.save("p", [{"queue": "create", "rds_property_id": 1}])
+        store.signoffs.add("p", who="x")
+        store.runs.finish(run_id, "SUCCEEDED", counts={"succeeded": 3}, api_calls=1)
+        other = store.runs.start("update")
+        store.runs._finish(other, "ABORTED", {}, None, "test")
+        store.runs.abort_stale()
+        list(store.audit.entries(run_id))
+        store.runs.recent()
     assert len(state_ws.statements) > 10  # the tracer really saw the store's SQL
     assert [s for s in state_ws.statements if _WRITES.match(s)] == []
 
@@ -253,40 +251,40 @@ def test_bulk_jobs_stay_open_until_closed_and_their_run_is_over(
     state_ws: StateWorkspace,
 ) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("all")
+        store = ws.state()
+        run_id = store.runs.start("all")
         for job, queue in (("750A", "create"), ("750B", "update")):
-            store.record_bulk_job(
+            store.bulk_jobs.record(
                 run_id, queue=queue, job_id=job, operation="upsert", records=3, images_file="f"
             )
-        assert store.open_bulk_jobs() == []  # its run is still RUNNING
-        store._finish(run_id, "ABORTED", {}, None, "killed")
-        found = store.open_bulk_jobs()
-        assert [j["job_id"] for j in found] == ["750A", "750B"]
-        assert [j["job_id"] for j in store.open_bulk_jobs(["update"])] == ["750B"]
-        assert store.audited_for_job(run_id, "750A") == 0
-        store.append_audit([_record(run_id, 1, job_id="750X,750A")])
-        assert store.audited_for_job(run_id, "750A") == 1
-        assert store.audited_for_job(run_id, "750B") == 0
-        store.close_bulk_job(found[0], "RECONCILED", by_run="later", detail={"succeeded": 3})
-        assert [j["job_id"] for j in store.open_bulk_jobs()] == ["750B"]
-        events = store.bulk_job_events(run_id)
-        assert [(e["job_id"], e["event"]) for e in events] == [
+        assert store.bulk_jobs.open() == []  # its run is still RUNNING
+        store.runs._finish(run_id, "ABORTED", {}, None, "killed")
+        found = store.bulk_jobs.open()
+        assert [j.job_id for j in found] == ["750A", "750B"]
+        assert [j.job_id for j in store.bulk_jobs.open(["update"])] == ["750B"]
+        assert store.audit.count_for_job(run_id, "750A") == 0
+        store.audit.append([_record(run_id, 1, job_id="750X,750A")])
+        assert store.audit.count_for_job(run_id, "750A") == 1
+        assert store.audit.count_for_job(run_id, "750B") == 0
+        store.bulk_jobs.close(found[0], "RECONCILED", by_run="later", detail={"succeeded": 3})
+        assert [j.job_id for j in store.bulk_jobs.open()] == ["750B"]
+        events = store.bulk_jobs.events(run_id)
+        assert [(e.job_id, e.event) for e in events] == [
             ("750A", "SUBMITTED"),
             ("750B", "SUBMITTED"),
             ("750A", "RECONCILED"),
         ]
-        assert events[-1]["detail"] == {"succeeded": 3} and events[-1]["reconciled_by"] == "later"
+        assert events[-1].detail == {"succeeded": 3} and events[-1].reconciled_by == "later"
         with pytest.raises(StateError, match="event"):
-            store.close_bulk_job(found[1], "DONE")
+            store.bulk_jobs.close(found[1], "DONE")
 
 
 def test_postgres_refuses_updates_and_deletes(pg_dsn: str, state_ws: StateWorkspace) -> None:
     if state_ws.backend != "postgresql":
         return  # DuckDB has no triggers; the tracer test covers it
     with state_ws.open() as ws:
-        store = open_state(ws)
-        store.finish_run(store.start_run("create"), "SUCCEEDED", counts={}, api_calls=0)
+        store = ws.state()
+        store.runs.finish(store.runs.start("create"), "SUCCEEDED", counts={}, api_calls=0)
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         for sql in (
             "UPDATE sync_runs SET status = 'FAILED'",
@@ -299,10 +297,10 @@ def test_postgres_refuses_updates_and_deletes(pg_dsn: str, state_ws: StateWorksp
 
 def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("create")
-        store.append_audit([_record(run_id, i) for i in range(4)])
-        store.record_queue_sizes(3, 4)
+        store = ws.state()
+        run_id = store.runs.start("create")
+        store.audit.append([_record(run_id, i) for i in range(4)])
+        store.queue_sizes.record(3, 4)
         engine = ws.engine()
         if store.kind == "postgresql":
             assert not engine.table_exists("property_sync_audit_log")
@@ -331,14 +329,14 @@ def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
 @pytest.mark.slow
 def test_audit_append_100k_is_fast(state_ws: StateWorkspace) -> None:
     with state_ws.open() as ws:
-        store = open_state(ws)
-        run_id = store.start_run("update")
+        store = ws.state()
+        run_id = store.runs.start("update")
         records = [_record(run_id, i) for i in range(100_000)]
         started = time.perf_counter()
-        assert store.append_audit(records) == 100_000
+        assert store.audit.append(records) == 100_000
         elapsed = time.perf_counter() - started
         rate = 100_000 / elapsed
         print(f"\n{store.kind}: appended 100,000 audit rows in {elapsed:.2f} s ({rate:,.0f}/s)")
         assert rate > 20_000
-        summary = store.audit_summary(run_id)
-        assert summary[0]["records"] == 100_000
+        summary = store.audit.summary(run_id)
+        assert summary[0].records == 100_000

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from propsync.salesforce import bulk2
 from propsync.salesforce.connect import connect
-from propsync.state import open_state
 from propsync.sync.jobs import BulkJournal, reconcile
 from propsync.sync.payload import WriteItem
 from tests.sync.orgs import make_org
@@ -16,14 +15,14 @@ from tests.sync.orgs import make_org
 def test_a_job_in_progress_is_left_then_reconciled_once(tmp_path: Path) -> None:
     org = make_org(tmp_path / "org", scale=250, workflow_enabled=False)
     try:
-        state = open_state(org.ws)
+        state = org.ws.state()
         jobs_dir = org.root / "jobs"
         keys = ["900001", "900002", "900003"]
         items = [
             WriteItem("create", k, k, None, {"snappt_property_id__c": k, "Name": f"New {k}"})
             for k in keys
         ]
-        run_id = state.start_run("create")
+        run_id = state.runs.start("create")
         journal = BulkJournal(state, run_id, jobs_dir)
         on_job = journal.begin(items, "upsert", 1)
         data = bytearray(b"snappt_property_id__c,Name\n")
@@ -33,20 +32,20 @@ def test_a_job_in_progress_is_left_then_reconciled_once(tmp_path: Path) -> None:
         with connect(org.ws.config.salesforce, org.ws.root, sync=org.ws.config.sync) as sf:
             job = bulk2._submit(sf, "upsert", "snappt_property_id__c", data, keys, on_job)
             # The submitting process "dies" here: its results are never read.
-            state._finish(run_id, "ABORTED", {}, None, "killed")
+            state.runs._finish(run_id, "ABORTED", {}, None, "killed")
 
             early = reconcile(state, sf, ["create"], jobs_dir, by_run="r2", wait_s=0.15)
             assert early["left"] == 1 and early["jobs"] == 0
-            assert list(state.audit(run_id)) == []
-            assert [j["job_id"] for j in state.open_bulk_jobs()] == [job.id]
+            assert list(state.audit.entries(run_id)) == []
+            assert [j.job_id for j in state.bulk_jobs.open()] == [job.id]
 
             done = reconcile(state, sf, ["create"], jobs_dir, by_run="r3")
             assert done == {"jobs": 1, "left": 0, "succeeded": 3, "failed": 0}
-            rows = list(state.audit(run_id))
-            assert sorted(r["snappt_property_id_c"] for r in rows) == keys
-            assert all(r["sync_status"] == "SUCCESS" and r["created"] for r in rows)
-            assert all(r["job_id"] == job.id and r["api"] == "bulk2" for r in rows)
-            assert {r["after_values"]["Name"] for r in rows} == {f"New {k}" for k in keys}
+            rows = list(state.audit.entries(run_id))
+            assert sorted(r.snappt_property_id_c for r in rows) == keys
+            assert all(r.sync_status == "SUCCESS" and r.created for r in rows)
+            assert all(r.job_id == job.id and r.api == "bulk2" for r in rows)
+            assert {r.after_values["Name"] for r in rows} == {f"New {k}" for k in keys}
             live = {
                 r["snappt_property_id__c"]: r["Id"]
                 for r in sf.query_all(
@@ -54,10 +53,10 @@ def test_a_job_in_progress_is_left_then_reconciled_once(tmp_path: Path) -> None:
                     include_deleted=False,
                 )
             }
-            assert {r["salesforce_id"] for r in rows} == {live[k] for k in keys}
+            assert {r.salesforce_id for r in rows} == {live[k] for k in keys}
             assert not list(jobs_dir.glob("*.parquet"))
             # Closed: a third pass finds nothing to do.
             assert reconcile(state, sf, ["create"], jobs_dir, by_run="r4")["jobs"] == 0
-            assert len(list(state.audit(run_id))) == 3
+            assert len(list(state.audit.entries(run_id))) == 3
     finally:
         org.close()

@@ -15,7 +15,7 @@ from propsync.sync.mapping import rules_from_describe
 from propsync.sync.payload import items_from_batch, to_salesforce
 from propsync.sync.plan import estimate_calls, queue_plan
 from propsync.sync.restrict import from_ids, read_ids_file
-from tests.sync.conftest import SyncScenario as Scenario
+from tests.scenario import SyncScenario as Scenario
 
 RULES = rules_from_describe(None)
 CFG = SyncConfig()
@@ -160,7 +160,7 @@ def test_a_record_rejected_for_the_same_values_is_held_back(scenario: Scenario) 
     rejected = next(
         i for i in _items(scenario, f"SELECT * FROM {first.table}", "create") if i.key == "40"
     )
-    scenario.store.append_audit(
+    scenario.store.audit.append(
         [
             AuditRecord(
                 run_id="r1",

@@ -12,7 +12,7 @@ import pytest
 
 from propsync.errors import GuardrailTripped, LockHeld
 from propsync.models import metrics
-from propsync.state import open_state
+from propsync.state import AuditEntry
 from propsync.sync import plan, run_report, run_sync
 from tests.sync.orgs import Org, make_org
 
@@ -30,8 +30,8 @@ def _unsyncable(org: Org) -> dict[str, str]:
     return {str(u["rds_property_id"]): u["reason"] for u in org.truth["unsyncable"]}
 
 
-def _audit(org: Org, run_id: str) -> list[dict]:
-    return list(open_state(org.ws).audit(run_id))
+def _audit(org: Org, run_id: str) -> list[AuditEntry]:
+    return list(org.ws.state().audit.entries(run_id))
 
 
 def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_nothing(
@@ -61,21 +61,17 @@ def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_not
 
     rows = _audit(org, result.run_id)
     assert len(rows) == totals["sent"]  # one outcome per record sent
-    failed = {
-        str(r["rds_property_id"]): r["error_code"] for r in rows if r["sync_status"] == "FAILED"
-    }
+    failed = {str(r.rds_property_id): r.error_code for r in rows if r.sync_status == "FAILED"}
     assert failed == unsyncable  # Salesforce's own codes: STRING_TOO_LONG, REQUIRED_FIELD_MISSING
-    update = next(r for r in rows if r["sync_operation"] == "UPDATE")
-    assert (
-        set(update["before_values"]) == set(update["after_values"]) == set(update["fields_written"])
-    )
-    assert update["before_values"] != update["after_values"]
+    update = next(r for r in rows if r.sync_operation == "UPDATE")
+    assert set(update.before_values) == set(update.after_values) == set(update.fields_written)
+    assert update.before_values != update.after_values
 
     # Nothing duplicated: every RDS id has at most as many live records as before, and
     # every created one exactly one.
     after = org.live_records_per_external_id()
     assert all(after[k] <= max(before[k], 1) for k in after)
-    created = {str(r["rds_property_id"]) for r in rows if r["created"]}
+    created = {str(r.rds_property_id) for r in rows if r.created}
     assert created and all(after[k] == 1 for k in created)
 
     second = plan(org.ws, "all")
@@ -89,8 +85,8 @@ def test_sync_all_converges_failures_carry_salesforce_codes_and_rerun_writes_not
     rerun = run_sync(org.ws, "all")
     assert rerun.status == "SUCCEEDED" and rerun.totals()["sent"] == 0
     report = run_report(org.ws, result.run_id)
-    assert sum(report["error_codes"].values()) == len(unsyncable)
-    assert report["run"]["status"] == "PARTIAL"
+    assert sum(report.error_codes.values()) == len(unsyncable)
+    assert report.run.status == "PARTIAL"
 
 
 def test_guardrail_refuses_a_large_sync_b_and_force_overrides(org: Org) -> None:
@@ -101,18 +97,18 @@ def test_guardrail_refuses_a_large_sync_b_and_force_overrides(org: Org) -> None:
     )
     with pytest.raises(GuardrailTripped, match=r"would change \d+ of \d+ matched records"):
         run_sync(org.ws, "update")
-    refused = open_state(org.ws).runs(limit=1)[0]
-    assert refused["status"] == "ABORTED" and not _audit(org, refused["run_id"])
+    refused = org.ws.state().runs.recent(limit=1)[0]
+    assert refused.status == "ABORTED" and not _audit(org, refused.run_id)
     forced = run_sync(org.ws, "update", force=True)
     assert forced.status == "SUCCEEDED"
     assert forced.totals()["updated"] == org.truth["update_records_with_changes"]
 
 
 def test_second_run_is_refused_while_the_lock_is_held(org: Org) -> None:
-    state = open_state(org.ws)
+    state = org.ws.state()
     with state.lock("sync-update", "someone-else"), pytest.raises(LockHeld, match="someone-else"):
         run_sync(org.ws, "update", force=True)
-    assert state.runs(limit=1)[0]["status"] == "ABORTED"
+    assert state.runs.recent(limit=1)[0].status == "ABORTED"
 
 
 def test_duckdb_memory_limit_is_lowered_during_a_run_and_restored_after(org: Org) -> None:
@@ -152,8 +148,8 @@ def test_ids_restrict_a_run(org: Org, tmp_path: Path) -> None:
     ids_file.write_text("\n".join(creates) + "\n", encoding="utf-8")
     result = run_sync(org.ws, "all", ids=ids_file)
     rows = _audit(org, result.run_id)
-    assert {str(r["rds_property_id"]) for r in rows} == set(creates)
-    assert all(r["sync_status"] == "SUCCESS" and r["created"] for r in rows)
+    assert {str(r.rds_property_id) for r in rows} == set(creates)
+    assert all(r.sync_status == "SUCCESS" and r.created for r in rows)
 
 
 def _valid_ids(org: Org) -> list[str]:
@@ -187,10 +183,10 @@ def test_lock_errors_503s_and_an_expired_session_end_succeeded_with_nothing_lost
         assert result.plan.queues["update"].mode == "bulk"
         assert result.plan.queues["create"].mode == "collections"
         rows = _audit(org, result.run_id)
-        assert sorted(str(r["rds_property_id"]) for r in rows) == ids  # each once
-        assert all(r["sync_status"] == "SUCCESS" for r in rows)
-        assert max(r["attempt"] for r in rows) > 1  # lock errors were resubmitted
-        assert {r["api"] for r in rows} == {"bulk2", "collections"}
+        assert sorted(str(r.rds_property_id) for r in rows) == ids  # each once
+        assert all(r.sync_status == "SUCCESS" for r in rows)
+        assert max(r.attempt for r in rows) > 1  # lock errors were resubmitted
+        assert {r.api for r in rows} == {"bulk2", "collections"}
         org.emu.set_knobs(lock_error_rate=0.0, wrapped_lock_error_rate=0.0, http_503_rate=0.0)
         after = org.live_records_per_external_id()
         assert all(after[k] <= max(before[k], 1) for k in after)
@@ -244,25 +240,24 @@ def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges_and_audits_ever
         killed_jobs = [j["id"] for j in _ingest_jobs(org) if j["id"] not in jobs_before]
 
         ws = org.reopen()
-        state = open_state(ws)
-        killed_run = state.runs(limit=1)[0]
-        journal = state.bulk_job_events(killed_run["run_id"])
+        state = ws.state()
+        killed_run = state.runs.recent(limit=1)[0]
+        journal = state.bulk_jobs.events(killed_run.run_id)
         # Journalled before upload: every job the killed run created, none closed.
-        assert {e["job_id"] for e in journal} == set(killed_jobs)
-        assert all(e["event"] == "SUBMITTED" for e in journal)
+        assert {e.job_id for e in journal} == set(killed_jobs)
+        assert all(e.event == "SUBMITTED" for e in journal)
 
         rerun = run_sync(ws, "all")
-        killed = state.run(killed_run["run_id"])
-        assert killed["status"] == "ABORTED" and "ended without finishing" in killed["error"]
-        closing = [
-            e for e in state.bulk_job_events(killed_run["run_id"]) if e["event"] != "SUBMITTED"
-        ]
-        assert {e["job_id"] for e in closing} == set(killed_jobs)  # each closed once
-        assert {e["event"] for e in closing} == {"RECONCILED"}
-        assert {e["reconciled_by"] for e in closing} == {rerun.run_id}
-        killed_rows = _audit(org, killed_run["run_id"])
-        assert any(r["job_id"] == killed_jobs[-1] for r in killed_rows)
-        assert all(r["after_values"] for r in killed_rows)  # images kept
+        killed = state.runs.get(killed_run.run_id)
+        assert killed is not None
+        assert killed.status == "ABORTED" and "ended without finishing" in (killed.error or "")
+        closing = [e for e in state.bulk_jobs.events(killed_run.run_id) if e.event != "SUBMITTED"]
+        assert {e.job_id for e in closing} == set(killed_jobs)  # each closed once
+        assert {e.event for e in closing} == {"RECONCILED"}
+        assert {e.reconciled_by for e in closing} == {rerun.run_id}
+        killed_rows = _audit(org, killed_run.run_id)
+        assert any(r.job_id == killed_jobs[-1] for r in killed_rows)
+        assert all(r.after_values for r in killed_rows)  # images kept
         assert not list((org.root / "jobs").glob("*.parquet"))  # cleaned up
         assert plan(ws, "all").records_to_write == 0
 
@@ -278,13 +273,13 @@ def test_kill_9_in_the_middle_of_a_bulk_job_then_rerun_converges_and_audits_ever
                 if dt.datetime.fromisoformat(r["LastModifiedDate"].replace("+0000", "+00:00")) >= t0
             }
         rows = killed_rows + _audit(org, rerun.run_id)
-        successes = Counter(r["salesforce_id"] for r in rows if r["sync_status"] == "SUCCESS")
+        successes = Counter(r.salesforce_id for r in rows if r.sync_status == "SUCCESS")
         assert written and set(successes) == written
         assert set(successes.values()) == {1}
         # The unsyncable records failed once, with Salesforce's codes, in one run or other.
-        failed = [r for r in rows if r["sync_status"] == "FAILED"]
-        assert sorted(str(r["rds_property_id"]) for r in failed) == sorted(_unsyncable(org))
-        assert {str(r["rds_property_id"]): r["error_code"] for r in failed} == _unsyncable(org)
+        failed = [r for r in rows if r.sync_status == "FAILED"]
+        assert sorted(str(r.rds_property_id) for r in failed) == sorted(_unsyncable(org))
+        assert {str(r.rds_property_id): r.error_code for r in failed} == _unsyncable(org)
 
         after = org.live_records_per_external_id()
         assert all(after[k] <= max(before[k], 1) for k in after)
@@ -317,8 +312,8 @@ def test_a_spent_quota_stops_the_run_cleanly(tmp_path: Path) -> None:
         assert "quota" in (result.error or "")
         rows = _audit(org, result.run_id)
         assert 0 < len(rows) < len(ids)  # what was done is recorded
-        assert all(r["sync_status"] == "SUCCESS" for r in rows)
-        assert open_state(org.ws).run(result.run_id)["status"] == "ABORTED"
+        assert all(r.sync_status == "SUCCESS" for r in rows)
+        assert org.ws.state().runs.get(result.run_id).status == "ABORTED"
         org.emu.set_knobs(daily_api_limit=1_000_000)
         again = run_sync(org.ws, "all", ids=ids)
         assert again.status == "SUCCEEDED"
@@ -367,9 +362,9 @@ def test_pilot_restricts_a_run_to_its_set(org: Org) -> None:
     )[0][0]
     rows = [{"queue": "create", "rds_property_id": int(i)} for i in creates]
     rows.append({"queue": "update", "snappt_property_id_c": update})
-    open_state(org.ws).save_pilot_set("pilot-1", rows)
+    org.ws.state().pilots.save("pilot-1", rows)
     result = run_sync(org.ws, "all", pilot="pilot-1")
     assert result.plan.restriction == "pilot pilot-1"
-    written = {str(r["rds_property_id"]) for r in _audit(org, result.run_id)}
+    written = {str(r.rds_property_id) for r in _audit(org, result.run_id)}
     assert written == {str(i) for i in creates} | {update}
-    assert open_state(org.ws).run(result.run_id)["pilot"] == "pilot-1"
+    assert org.ws.state().runs.get(result.run_id).pilot == "pilot-1"

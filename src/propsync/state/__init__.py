@@ -1,11 +1,13 @@
-"""The state store: sync_runs, property_sync_audit_log, sync_queue_measurements,
-pilot_sets and signoffs. Append-only, versioned by numbered migrations.
+"""The state store: sync_runs, property_sync_audit_log, sync_bulk_jobs,
+sync_queue_measurements, pilot_sets and signoffs. Append-only, versioned by numbered
+migrations. One repository per concern behind one facade:
 
-    store = open_state(ws)             # migrated on open
-    run_id = store.start_run("create", pilot="pilot-1")
+    store = ws.state()                 # open_state(config, engine=..., locks_dir=...)
+    run_id = store.runs.start("create", pilot="pilot-1")
     with store.lock("sync-create", run_id):
-        store.append_audit([AuditRecord(run_id, "CREATE", "SUCCESS", rds_property_id=1, ...)])
-    store.finish_run(run_id, "SUCCEEDED", counts={"attempted": 1, ...}, api_calls=3)
+        store.audit.append([AuditRecord(run_id, "CREATE", "SUCCESS", rds_property_id=1, ...)])
+    store.runs.finish(run_id, "SUCCEEDED", counts={"attempted": 1, ...}, api_calls=3)
+    store.runs.get(run_id).status      # reads return dataclasses (RunRecord, AuditEntry, ...)
 
 `[state] kind = "duckdb"` (default) keeps the tables in the engine's DuckDB file;
 `kind = "postgresql"` (DSN from the variable `dsn_env`) shares them between
@@ -14,9 +16,19 @@ processes, and `store.mirror_to(engine)` copies what the monitoring views read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from propsync.state.base import StateStore
+from propsync.config import StateConfig, secret
+from propsync.engines import Engine, Tracer
+from propsync.errors import ConfigError
+from propsync.state.audit import AuditEntry, AuditSummary
+from propsync.state.bulk_jobs import BulkJob
+from propsync.state.duckdb_store import DuckDBBackend
+from propsync.state.locks import LockHolder
+from propsync.state.migrations import AppliedMigration
+from propsync.state.pilots import PilotMember, Signoff
+from propsync.state.postgres_store import PostgresBackend
+from propsync.state.queue_sizes import QueueMeasurement
 from propsync.state.records import (
     AUDIT_STATUSES,
     OPERATIONS,
@@ -25,56 +37,55 @@ from propsync.state.records import (
     AuditRecord,
     new_run_id,
 )
-
-if TYPE_CHECKING:
-    from propsync.workspace import Workspace
+from propsync.state.runs import RunRecord
+from propsync.state.store import StateStore
 
 __all__ = [
     "AUDIT_STATUSES",
     "OPERATIONS",
     "RUN_STATUSES",
     "SYNCS",
+    "AppliedMigration",
+    "AuditEntry",
     "AuditRecord",
+    "AuditSummary",
+    "BulkJob",
+    "LockHolder",
+    "PilotMember",
+    "QueueMeasurement",
+    "RunRecord",
+    "Signoff",
     "StateStore",
     "new_run_id",
     "open_state",
 ]
 
-_CACHE_KEY = "state"
 
-
-def open_state(ws: Workspace) -> StateStore:
-    """The workspace's state store, migrated; one per workspace (closed by ws.close())."""
-    cached = ws._cache.get(_CACHE_KEY)
-    if isinstance(cached, StateStore):
-        return cached
-    store = _open(ws)
+def open_state(
+    config: StateConfig,
+    *,
+    engine: Engine | None,
+    locks_dir: Path,
+    tracer: Tracer | None = None,
+) -> StateStore:
+    """The state store `config` names, migrated. DuckDB keeps it in `engine` (which must
+    be the DuckDB engine; its run locks are files under `locks_dir`); PostgreSQL opens
+    its own connection (DSN from the variable `config.dsn_env`; `engine` is unused).
+    The caller closes it (`Workspace.state()` opens one per workspace)."""
+    if config.kind == "postgresql":
+        dsn = secret(config.dsn_env, what="[state] PostgreSQL DSN")
+        store = StateStore(PostgresBackend(dsn, tracer=tracer))
+    else:
+        if engine is None or engine.dialect != "duckdb":
+            dialect = "no" if engine is None else f"the {engine.dialect}"
+            raise ConfigError(
+                '[state] kind = "duckdb" keeps the state in the DuckDB engine file; '
+                f'with {dialect} engine use kind = "postgresql"'
+            )
+        store = StateStore(DuckDBBackend(engine, locks_dir))
     try:
         store.migrate()
     except BaseException:
         store.close()
         raise
-    ws._cache[_CACHE_KEY] = store
     return store
-
-
-def _open(ws: Workspace) -> StateStore:
-    from propsync.errors import ConfigError
-
-    if ws.config.state.kind == "postgresql":
-        from propsync.config import secret
-        from propsync.state.postgres_store import PostgresStateStore
-
-        dsn = secret(ws.config.state.dsn_env, what="[state] PostgreSQL DSN")
-        return PostgresStateStore(dsn, tracer=ws.tracer)
-
-    from propsync.engines.duckdb import DuckDBEngine
-    from propsync.state.duckdb_store import DuckDBStateStore
-
-    engine = ws.engine()
-    if not isinstance(engine, DuckDBEngine):
-        raise ConfigError(
-            '[state] kind = "duckdb" keeps the state in the DuckDB engine file; '
-            f'with the {engine.dialect} engine use kind = "postgresql"'
-        )
-    return DuckDBStateStore(engine, ws.path("locks"))

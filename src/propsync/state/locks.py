@@ -13,8 +13,9 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,46 @@ def check_name(name: str) -> str:
     return name
 
 
-def describe_holder(name: str, holder: dict[str, Any] | None) -> str:
-    if not holder:
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a run lock: the run, its process and host, and since when (ISO text)."""
+
+    run_id: str
+    pid: int | None
+    host: str
+    since: str
+    name: str | None = None  # the lock's name, where the backend knows it
+
+    @classmethod
+    def new(cls, name: str, run_id: str) -> LockHolder:
+        """This process, holding `name` for `run_id` from now."""
+        since = now().isoformat(timespec="seconds")
+        return cls(run_id=run_id, pid=os.getpid(), host=socket.gethostname(), since=since,
+                   name=name)  # fmt: skip
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> LockHolder | None:
+        if not doc.get("run_id"):
+            return None
+        pid = str(doc.get("pid"))
+        return cls(
+            run_id=str(doc["run_id"]),
+            pid=int(pid) if pid.isdigit() else None,
+            host=str(doc.get("host") or ""),
+            since=str(doc.get("since") or ""),
+            name=doc.get("name"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def describe_holder(name: str, holder: LockHolder | None) -> str:
+    if holder is None:
         return f"lock {name!r} is held by another process (holder unknown)"
     return (
-        f"lock {name!r} is held by run {holder.get('run_id')} "
-        f"(pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')})"
+        f"lock {name!r} is held by run {holder.run_id} "
+        f"(pid {holder.pid} on {holder.host} since {holder.since})"
     )
 
 
@@ -49,7 +84,7 @@ class FileLocks:
         return self.folder / f"{check_name(name)}.lock"
 
     @contextmanager
-    def hold(self, name: str, run_id: str) -> Iterator[dict[str, Any]]:
+    def hold(self, name: str, run_id: str) -> Iterator[LockHolder]:
         """Hold the named lock for the duration of the block; LockHeld names the holder."""
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path(name), os.O_RDWR | os.O_CREAT, 0o644)
@@ -58,15 +93,9 @@ class FileLocks:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise LockHeld(describe_holder(name, _read(fd))) from None
-            holder = {
-                "name": name,
-                "run_id": run_id,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "since": now().isoformat(timespec="seconds"),
-            }
+            holder = LockHolder.new(name, run_id)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(holder).encode(), 0)
+            os.pwrite(fd, json.dumps(holder.to_json()).encode(), 0)
             try:
                 yield holder
             finally:
@@ -74,9 +103,9 @@ class FileLocks:
         finally:
             os.close(fd)
 
-    def holders(self) -> dict[str, dict[str, Any]]:
+    def holders(self) -> dict[str, LockHolder]:
         """Locks held right now (by any process): run id -> holder."""
-        held: dict[str, dict[str, Any]] = {}
+        held: dict[str, LockHolder] = {}
         if not self.folder.exists():
             return held
         for path in sorted(self.folder.glob("*.lock")):
@@ -86,8 +115,8 @@ class FileLocks:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     holder = _read(fd)
-                    if holder and holder.get("run_id"):
-                        held[str(holder["run_id"])] = holder
+                    if holder is not None:
+                        held[holder.run_id] = holder
                 else:
                     fcntl.flock(fd, fcntl.LOCK_UN)  # free: its file is a stale leftover
             finally:
@@ -95,10 +124,10 @@ class FileLocks:
         return held
 
 
-def _read(fd: int) -> dict[str, Any] | None:
+def _read(fd: int) -> LockHolder | None:
     try:
         raw = os.pread(fd, 4096, 0)
         value = json.loads(raw.decode()) if raw else None
     except (OSError, ValueError):
         return None
-    return value if isinstance(value, dict) else None
+    return LockHolder.from_json(value) if isinstance(value, dict) else None

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from propsync.errors import LockHeld, StateError
 from propsync.sources.dsn import describe, scrub
 from propsync.state import migrations as mig
-from propsync.state.base import StateStore
-from propsync.state.locks import check_name, describe_holder
-from propsync.state.records import now
+from propsync.state.backend import Backend
+from propsync.state.locks import LockHolder, check_name, describe_holder
+from propsync.state.records import from_row, now
 
 if TYPE_CHECKING:
     from propsync.engines import Engine, Tracer
@@ -34,7 +34,7 @@ MIRRORED = {
 }
 
 
-class PostgresStateStore(StateStore):
+class PostgresBackend(Backend):
     kind = "postgresql"
 
     def __init__(self, dsn: str, *, tracer: Tracer | None = None) -> None:
@@ -44,8 +44,8 @@ class PostgresStateStore(StateStore):
         self._con = self._connect("propsync")
 
     def _connect(self, application_name: str) -> Any:
-        import psycopg
-        from psycopg.rows import dict_row
+        import psycopg  # heavy driver: imported on first use
+        from psycopg.rows import dict_row  # heavy driver
 
         try:
             return psycopg.connect(
@@ -74,8 +74,8 @@ class PostgresStateStore(StateStore):
         if self.tracer is not None:
             self.tracer(sql, params)
 
-    def _execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        import psycopg
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        import psycopg  # heavy driver: imported on first use
 
         self._trace(sql, params)
         with self._mutex:
@@ -84,8 +84,8 @@ class PostgresStateStore(StateStore):
             except psycopg.Error as exc:
                 raise self._fail(exc, sql) from None
 
-    def _dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        import psycopg
+    def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        import psycopg  # heavy driver: imported on first use
 
         self._trace(sql, params)
         with self._mutex:
@@ -94,8 +94,8 @@ class PostgresStateStore(StateStore):
             except psycopg.Error as exc:
                 raise self._fail(exc, sql) from None
 
-    def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-        import psycopg
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
+        import psycopg  # heavy driver: imported on first use
 
         cols = ", ".join(columns)
         sql = f"COPY {table} ({cols}) FROM STDIN"
@@ -111,19 +111,12 @@ class PostgresStateStore(StateStore):
 
     # -- locks -------------------------------------------------------------------------
     @contextmanager
-    def lock(self, name: str, run_id: str) -> Iterator[dict[str, Any]]:
-        import psycopg
+    def lock(self, name: str, run_id: str) -> Iterator[LockHolder]:
+        import psycopg  # heavy driver: imported on first use
 
         check_name(name)
-        host = socket.gethostname()
-        holder = {
-            "name": name,
-            "run_id": run_id,
-            "pid": os.getpid(),
-            "host": host,
-            "since": now().isoformat(timespec="seconds"),
-        }
-        con = self._connect(f"propsync:{run_id}:{os.getpid()}@{host}")
+        holder = LockHolder.new(name, run_id)
+        con = self._connect(f"propsync:{run_id}:{os.getpid()}@{socket.gethostname()}")
         try:
             sql = "SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS ok"
             self._trace(sql, [LOCK_CLASS, name])
@@ -137,9 +130,9 @@ class PostgresStateStore(StateStore):
         finally:
             con.close()  # ends the session: the lock goes with it
 
-    def _held(self, name: str | None = None) -> list[dict[str, Any]]:
+    def _held(self, name: str | None = None) -> list[LockHolder]:
         where = "" if name is None else " AND l.objid::bigint = (hashtext(?)::bigint & 4294967295)"
-        rows = self._dicts(
+        rows = self.dicts(
             "SELECT a.application_name, a.backend_start, a.pid AS backend_pid"
             " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             f" WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {LOCK_CLASS}"
@@ -154,40 +147,41 @@ class PostgresStateStore(StateStore):
             _, run_id, rest = [*app.split(":", 2), "", ""][:3]
             pid, _, host = rest.partition("@")
             holders.append(
-                {
-                    "run_id": run_id,
-                    "pid": pid,
-                    "host": host,
-                    "since": row["backend_start"].isoformat(timespec="seconds"),
-                }
+                LockHolder(
+                    run_id=run_id,
+                    pid=int(pid) if pid.isdigit() else None,
+                    host=host,
+                    since=row["backend_start"].isoformat(timespec="seconds"),
+                )
             )
         return holders
 
-    def _holder_of(self, name: str) -> dict[str, Any] | None:
+    def _holder_of(self, name: str) -> LockHolder | None:
         found = self._held(name)
         return found[0] if found else None
 
-    def _lock_holders(self) -> dict[str, dict[str, Any]]:
-        return {h["run_id"]: h for h in self._held()}
+    def lock_holders(self) -> dict[str, LockHolder]:
+        return {h.run_id: h for h in self._held()}
 
     # -- migrations --------------------------------------------------------------------
-    def migrations(self) -> list[dict[str, Any]]:
-        self._execute(mig.TRACKING_DDL)
-        return self._dicts("SELECT * FROM state_migrations ORDER BY version")
+    def migrations(self) -> list[mig.AppliedMigration]:
+        self.execute(mig.TRACKING_DDL)
+        rows = self.dicts("SELECT * FROM state_migrations ORDER BY version")
+        return [from_row(mig.AppliedMigration, r) for r in rows]
 
     def migrate(self) -> list[str]:
-        import psycopg
+        import psycopg  # heavy driver: imported on first use
 
         done: list[str] = []
         with self._mutex:
             try:
                 with self._con.transaction():
                     # Several processes may open the store at once: one migrates.
-                    self._execute("SELECT pg_advisory_xact_lock(?, 0)", [LOCK_CLASS])
-                    applied = {int(m["version"]): m["checksum"] for m in self.migrations()}
+                    self.execute("SELECT pg_advisory_xact_lock(?, 0)", [LOCK_CLASS])
+                    applied = {m.version: m.checksum for m in self.migrations()}
                     for migration in mig.pending("postgresql", applied):
-                        self._execute(migration.sql)
-                        self._execute(
+                        self.execute(migration.sql)
+                        self.execute(
                             "INSERT INTO state_migrations VALUES (?, ?, ?, ?)",
                             [migration.version, migration.name, migration.checksum, now()],
                         )
@@ -200,14 +194,14 @@ class PostgresStateStore(StateStore):
     def mirror_to(self, engine: Engine) -> dict[str, int]:
         """Copy the audit log, queue measurements and run events into the engine
         (Arrow over ADBC, replacing the engine's copies); return row counts."""
-        import adbc_driver_manager
-        import adbc_driver_postgresql.dbapi as adbc
+        import adbc_driver_manager  # heavy driver: imported on first use
+        import adbc_driver_postgresql.dbapi as adbc  # heavy driver
 
         counts: dict[str, int] = {}
         try:
             with adbc.connect(self._dsn) as con, con.cursor() as cur:
                 for table, json_cols in MIRRORED.items():
-                    cols = self._dicts(
+                    cols = self.dicts(
                         "SELECT column_name FROM information_schema.columns"
                         " WHERE table_schema = current_schema() AND table_name = ?"
                         " ORDER BY ordinal_position",

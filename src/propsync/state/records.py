@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from propsync.errors import StateError
 
@@ -18,6 +19,9 @@ FINAL_STATUSES = RUN_STATUSES[1:]
 OPERATIONS = ("CREATE", "UPDATE", "ROLLBACK")
 AUDIT_STATUSES = ("SUCCESS", "FAILED")
 COUNT_KEYS = ("planned", "attempted", "succeeded", "failed", "created", "updated")
+# The audit operation of each sync queue's writes.
+QUEUE_OPERATION = {"create": "CREATE", "update": "UPDATE"}
+MAX_ERROR_MESSAGE = 1000  # characters of a Salesforce error message kept in the audit log
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,15 @@ AUDIT_COLUMNS = (
     "source_run_id",
 )
 AUDIT_JSON = ("fields_written", "before_values", "after_values")
+
+
+def audit_rds_id(key: str | None) -> int | None:
+    """The audit log's integer `rds_property_id` for a text key (None unless digits):
+    `snappt_property_id__c` is text in Salesforce, the audit log keys RDS ids as integers."""
+    if key is None:
+        return None
+    text = key.strip()
+    return int(text) if text.isdigit() else None
 
 
 def now() -> datetime:
@@ -168,11 +181,22 @@ def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
         )
 
 
-def decode(row: dict[str, Any], json_columns: Sequence[str]) -> dict[str, Any]:
+Row = TypeVar("Row")
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def from_row(cls: type[Row], row: Mapping[str, Any], json_columns: Sequence[str] = ()) -> Row:
+    """A dataclass from a table row: its fields by column name (columns a later
+    migration adds are ignored until the dataclass names them), JSON columns decoded."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    values = {name: row.get(name) for name in names}
     for column in json_columns:
-        if column in row:
-            row[column] = from_json(row[column])
-    return row
+        values[column] = from_json(values[column])
+    return cls(**values)
 
 
 def normalise_decision(decision: str) -> str:

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
+from propsync.state import AuditRecord
+from propsync.state.records import MAX_ERROR_MESSAGE, QUEUE_OPERATION, audit_rds_id
 from propsync.sync.payload import WriteItem
 from propsync.sync.writer import Outcome
 
-OPERATION = {"create": "CREATE", "update": "UPDATE"}
-MAX_MESSAGE = 1000
 
-
-def rows(run_id: str, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any]:
-    """AuditRecords for the state store, stamped now."""
-    from propsync.state import AuditRecord
-
+def rows(
+    run_id: str,
+    outcomes: Iterable[tuple[WriteItem, Outcome]],
+    *,
+    operation: str | None = None,
+    source_run_id: str | None = None,
+) -> list[AuditRecord]:
+    """AuditRecords for the state store, stamped now. The operation is CREATE or UPDATE
+    from each record's queue unless given (ROLLBACK, with the run it undoes)."""
     now = dt.datetime.now(dt.UTC)
     out = []
     for item, outcome in outcomes:
@@ -30,28 +33,21 @@ def rows(run_id: str, outcomes: Iterable[tuple[WriteItem, Outcome]]) -> list[Any
             AuditRecord(
                 sync_timestamp=now,
                 run_id=run_id,
-                sync_operation=OPERATION[item.queue],
+                sync_operation=operation or QUEUE_OPERATION[item.queue],
                 sync_status="SUCCESS" if outcome.success else "FAILED",
-                rds_property_id=_int_or_none(item.rds_property_id),
+                rds_property_id=audit_rds_id(item.rds_property_id),
                 snappt_property_id_c=item.rds_property_id,
                 salesforce_id=outcome.salesforce_id or item.salesforce_id,
                 created=outcome.created,
                 attempt=outcome.attempt,
                 error_code=outcome.error_code,
-                error_message=(outcome.error_message or "")[:MAX_MESSAGE] or None,
+                error_message=(outcome.error_message or "")[:MAX_ERROR_MESSAGE] or None,
                 fields_written=item.fields_written,
                 before_values=item.before if item.queue == "update" else None,
                 after_values=after,
                 api=outcome.api,
                 job_id=outcome.job_id,
+                source_run_id=source_run_id,
             )
         )
     return out
-
-
-def _int_or_none(value: str | None) -> int | None:
-    # snappt_property_id__c is text in Salesforce; the audit log keys RDS ids as integers.
-    if value is None:
-        return None
-    text = value.strip()
-    return int(text) if text.isdigit() else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import UsageError
+from propsync.state import AuditEntry, AuditSummary, RunRecord
 
 if TYPE_CHECKING:
     from propsync.workspace import Workspace
@@ -12,25 +14,40 @@ if TYPE_CHECKING:
 RECORDS_LISTED = 1_000
 
 
-def run_report(ws: Workspace, run_id: str, *, limit: int = RECORDS_LISTED) -> dict[str, Any]:
-    """{run, summary, error_codes, records}: the run's latest state, counts per
-    operation / status / error code, records per error code, and up to `limit` audit
-    rows (failures first)."""
-    from propsync.state import open_state
+@dataclass(frozen=True)
+class RunReport:
+    """One run: its latest state, counts per operation / status / error code, records
+    per error code, and audit rows (failures first)."""
 
-    state = open_state(ws)
-    run = state.run(run_id)
+    run: RunRecord
+    summary: list[AuditSummary]
+    error_codes: dict[str, int]
+    records: list[AuditEntry]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run.to_json(),
+            "summary": [s.to_json() for s in self.summary],
+            "error_codes": dict(self.error_codes),
+            "records": [r.to_json() for r in self.records],
+        }
+
+
+def run_report(ws: Workspace, run_id: str, *, limit: int = RECORDS_LISTED) -> RunReport:
+    """The run's report, with up to `limit` audit rows (failures first)."""
+    state = ws.state()
+    run = state.runs.get(run_id)
     if run is None:
         raise UsageError(f"no run {run_id!r} (see `propsync runs`)")
-    summary = state.audit_summary(run_id)
+    summary = state.audit.summary(run_id)
     codes: dict[str, int] = {}
     for row in summary:
-        if row["error_code"]:
-            codes[row["error_code"]] = codes.get(row["error_code"], 0) + int(row["records"])
-    records: list[dict[str, Any]] = []
+        if row.error_code:
+            codes[row.error_code] = codes.get(row.error_code, 0) + int(row.records)
+    records: list[AuditEntry] = []
     for status in ("FAILED", "SUCCESS"):
-        for row in state.audit(run_id, status=status):
+        for entry in state.audit.entries(run_id, status=status):
             if len(records) >= limit:
                 break
-            records.append(row)
-    return {"run": run, "summary": summary, "error_codes": codes, "records": records}
+            records.append(entry)
+    return RunReport(run=run, summary=summary, error_codes=codes, records=records)

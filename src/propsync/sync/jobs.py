@@ -21,14 +21,13 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from propsync.salesforce import fields as sf
-from propsync.sync.audit import MAX_MESSAGE, OPERATION, _int_or_none
+from propsync.salesforce.bulk2 import existing_job_results
+from propsync.state import AuditRecord, BulkJob, StateStore
+from propsync.state.records import MAX_ERROR_MESSAGE, QUEUE_OPERATION, audit_rds_id, to_json
 from propsync.sync.payload import WriteItem
-
-if TYPE_CHECKING:
-    from propsync.state import AuditRecord, StateStore
 
 log = logging.getLogger("propsync.sync")
 
@@ -39,9 +38,7 @@ _IMAGE_COLUMNS = ("key", "rds_property_id", "salesforce_id", "fields_written", "
 
 
 def _images_table(items: Sequence[WriteItem]) -> Any:
-    import pyarrow as pa
-
-    from propsync.state.records import to_json
+    import pyarrow as pa  # heavy driver: imported on first use
 
     def js(value: Any, item: WriteItem) -> str | None:
         return to_json(value, where=f"bulk job images of {item.key}")
@@ -67,7 +64,7 @@ class BulkJournal:
         self.run_id = run_id
         self.directory = directory
         self._groups = 0
-        self._open: list[dict[str, Any]] = []  # SUBMITTED rows of the current group
+        self._open: list[BulkJob] = []  # SUBMITTED events of the current group
         self._file: Path | None = None
 
     def begin(
@@ -75,7 +72,7 @@ class BulkJournal:
     ) -> Callable[[str, list[str]], None]:
         """Write the images of a group about to be sent by Bulk API; return the
         `on_job` callback that journals each of its jobs before upload."""
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # heavy driver: imported on first use
 
         self.directory.mkdir(parents=True, exist_ok=True)
         self._groups += 1
@@ -87,7 +84,7 @@ class BulkJournal:
         self._file, self._open = path, []
 
         def on_job(job_id: str, keys: list[str]) -> None:
-            self.state.record_bulk_job(
+            job = self.state.bulk_jobs.record(
                 self.run_id,
                 queue=queue,
                 job_id=job_id,
@@ -96,25 +93,14 @@ class BulkJournal:
                 attempt=attempt,
                 images_file=path.name,
             )
-            self._open.append(
-                {
-                    "run_id": self.run_id,
-                    "queue": queue,
-                    "job_id": job_id,
-                    "operation": op,
-                    "records": len(keys),
-                    "attempt": attempt,
-                    "submitted_at": dt.datetime.now(dt.UTC),
-                    "images_file": path.name,
-                }
-            )
+            self._open.append(job)
 
         return on_job
 
     def recorded(self) -> None:
         """The run has appended the audit rows of the current group's outcomes."""
         for job in self._open:
-            self.state.close_bulk_job(job, "RECORDED", by_run=self.run_id)
+            self.state.bulk_jobs.close(job, "RECORDED", by_run=self.run_id)
         self._open = []
         if self._file is not None:
             self._file.unlink(missing_ok=True)
@@ -122,7 +108,7 @@ class BulkJournal:
 
 
 def _read_images(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # heavy driver: imported on first use
 
     if not path.exists():
         return
@@ -145,21 +131,19 @@ def reconcile(
 ) -> dict[str, int]:
     """Audit the records of every Bulk API job whose run ended without doing it.
     Returns counts: jobs reconciled, jobs left (still in progress), rows appended."""
-    from propsync.salesforce.bulk2 import existing_job_results
-
     done = {"jobs": 0, "left": 0, "succeeded": 0, "failed": 0}
     files: set[str] = set()
-    for job in state.open_bulk_jobs(queues):
-        run_id, job_id = str(job["run_id"]), str(job["job_id"])
-        if job.get("images_file"):
-            files.add(str(job["images_file"]))
-        column = "snappt_property_id_c" if job["queue"] == "create" else "salesforce_id"
+    for job in state.bulk_jobs.open(queues):
+        run_id, job_id = job.run_id, job.job_id
+        if job.images_file:
+            files.add(job.images_file)
+        column = "snappt_property_id_c" if job.queue == "create" else "salesforce_id"
         # The run may have audited some or all of the job before it died.
-        audited = state.audited_keys(run_id, job_id, column)
-        if audited and len(audited) >= int(job["records"]):
-            state.close_bulk_job(job, "RECORDED", by_run=by_run, detail={"found": "audit"})
+        audited = state.audit.keys_for_job(run_id, job_id, column)
+        if audited and len(audited) >= job.records:
+            state.bulk_jobs.close(job, "RECORDED", by_run=by_run, detail={"found": "audit"})
             continue
-        path = directory / str(job.get("images_file") or "")
+        path = directory / (job.images_file or "")
         images = {row["key"]: row for row in _read_images(path)} if path.is_file() else {}
         if not images:
             log.error(
@@ -169,9 +153,9 @@ def reconcile(
                 run_id,
                 path,
             )
-            state.close_bulk_job(job, "RECONCILED", by_run=by_run, detail={"images": "missing"})
+            state.bulk_jobs.close(job, "RECONCILED", by_run=by_run, detail={"images": "missing"})
             continue
-        key = sf.EXTERNAL_ID if job["operation"] == "upsert" else "Id"
+        key = sf.EXTERNAL_ID if job.operation == "upsert" else "Id"
         info, results = existing_job_results(client, job_id, list(images), key=key, wait_s=wait_s)
         if results is None:
             done["left"] += 1
@@ -192,7 +176,7 @@ def reconcile(
         ]
         succeeded = sum(1 for r in records if r.sync_status == "SUCCESS")
         for start in range(0, len(records), AUDIT_CHUNK):
-            state.append_audit(records[start : start + AUDIT_CHUNK])
+            state.audit.append(records[start : start + AUDIT_CHUNK])
         detail = {
             "state": info.get("state"),
             "succeeded": succeeded,
@@ -200,7 +184,7 @@ def reconcile(
             "not_processed": len(results) - len(records) - len(audited),
             "audited_by_its_run": len(audited),
         }
-        state.close_bulk_job(job, "RECONCILED", by_run=by_run, detail=detail)
+        state.bulk_jobs.close(job, "RECONCILED", by_run=by_run, detail=detail)
         log.warning(
             "bulk job %s of run %s (ended without reading its results): audited %d "
             "succeeded, %d failed record(s) from Salesforce's results (job %s)",
@@ -213,19 +197,17 @@ def reconcile(
         done["jobs"] += 1
         done["succeeded"] += succeeded
         done["failed"] += len(records) - succeeded
-    still_open = {str(j.get("images_file")) for j in state.open_bulk_jobs(queues)}
+    still_open = {str(j.images_file) for j in state.bulk_jobs.open(queues)}
     for name in files - still_open:
         (directory / name).unlink(missing_ok=True)
     return done
 
 
 def _audit_records(
-    job: dict[str, Any], results: list[Any], images: dict[str, dict[str, Any]]
+    job: BulkJob, results: list[Any], images: dict[str, dict[str, Any]]
 ) -> list[AuditRecord]:
-    from propsync.state import AuditRecord
-
     now = dt.datetime.now(dt.UTC)
-    operation = OPERATION[str(job["queue"])]
+    operation = QUEUE_OPERATION[job.queue]
     out = []
     for res in results:
         err = res.errors[0] if res.errors else None
@@ -236,23 +218,23 @@ def _audit_records(
         out.append(
             AuditRecord(
                 sync_timestamp=now,
-                run_id=str(job["run_id"]),
+                run_id=job.run_id,
                 sync_operation=operation,
                 sync_status="SUCCESS" if res.success else "FAILED",
-                rds_property_id=_int_or_none(rds_id),
+                rds_property_id=audit_rds_id(rds_id),
                 snappt_property_id_c=rds_id,
                 salesforce_id=res.id or image.get("salesforce_id"),
                 created=res.created if res.success else None,
-                attempt=int(job["attempt"]),
+                attempt=job.attempt,
                 error_code=None if res.success else (err.code if err else "UNKNOWN_EXCEPTION"),
                 error_message=None
                 if res.success
-                else ((err.message if err else "")[:MAX_MESSAGE] or None),
+                else ((err.message if err else "")[:MAX_ERROR_MESSAGE] or None),
                 fields_written=_loads(image.get("fields_written")),
                 before_values=_loads(image.get("before")),
                 after_values=_loads(image.get("after")),
                 api="bulk2",
-                job_id=str(job["job_id"]),
+                job_id=job.job_id,
             )
         )
     return out

@@ -30,7 +30,7 @@ from typing import Any
 
 from propsync.errors import GuardrailTripped, LockHeld, PropsyncError, QuotaExhausted
 from propsync.salesforce.client import SalesforceClient
-from propsync.state import State
+from propsync.state import StateStore
 from propsync.sync import audit
 from propsync.sync.logs import run_logging
 from propsync.sync.payload import WriteItem
@@ -116,7 +116,7 @@ class RecordedRun:
     to end the run a particular way; `phases` collects timings (`with run.phase(...)`)."""
 
     ws: Workspace
-    state: State
+    state: StateStore
     run_id: str
     kind: str
     counts: dict[str, QueueCounts]

@@ -105,7 +105,7 @@ def compute_plan(
             ws.config.sync,
             where=restrict.where(queue) if restrict is not None else "TRUE",
             integration_user_id=user,
-            since=ws.state().runs.last_success_started(("update", "all"))
+            since=ws.state().runs.last_started(("update", "all"))
             if queue == "update"
             else None,
             retry_failed=retry_failed,

@@ -212,7 +212,7 @@ def _record_queues(run: RecordedRun, p: SyncPlan) -> None:
     else:
         sql = f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}"
         changes = int(engine.scalar(sql) or 0)
-    run.state.measurements.record(create, update, changes=changes, run_id=run.run_id)
+    run.state.queue_sizes.record(create, update, changes=changes, run_id=run.run_id)
 
 
 def _write(run: RecordedRun, p: SyncPlan, progress: Progress | None) -> None:

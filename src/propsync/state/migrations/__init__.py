@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 
 from propsync.errors import StateError
@@ -31,6 +32,16 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """A row of `state_migrations`: a migration applied to this database."""
+
+    version: int
+    name: str
+    checksum: str
+    applied_at: datetime
 
 
 def available(dialect: str) -> list[Migration]:
