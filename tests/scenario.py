@@ -10,8 +10,8 @@ from typing import Any
 
 from propsync import models
 from propsync.engines.duckdb import DuckDBEngine
+from propsync.fields import engine_table_ddl
 from propsync.models.queues import UPDATE_FIELDS
-from propsync.salesforce.fields import engine_table_ddl
 from propsync.state import StateStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -21,14 +21,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from propsync import generate as gen
-from propsync import models
-from propsync import sources
+from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
-from propsync.demo import DemoReport, Step, run_demo
-from propsync.emulator import Emulator
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
 from propsync.salesforce.connect import reset_emulator_org
@@ -37,12 +33,18 @@ from propsync.sources.stats import ExtractStats
 from propsync.sources.stats import Progress as ExtractProgress
 from propsync.state import RunRecord
 from propsync.sync import history
+from propsync.sync.lifecycle import Progress
 from propsync.sync.plan import SyncPlan, Which
+from propsync.sync.prepare import plan as _plan
 from propsync.sync.refresh import build_models as _build_models
-from propsync.sync.run import Progress, RunResult, run_sync
-from propsync.sync.run import plan as _plan
+from propsync.sync.run import RunResult, run_sync
 from propsync.workspace import Workspace
 from propsync.workspace import init as _init
+
+if TYPE_CHECKING:
+    from propsync.demo import DemoReport, Step
+    from propsync.emulator import Emulator
+    from propsync.generate import GroundTruth
 
 WorkspaceLike = Workspace | str | Path | None
 Ids = Iterable[str | int] | Path | None
@@ -87,7 +89,7 @@ class OrgLoad:
 
 @dataclass(frozen=True)
 class GenerateResult:
-    truth: gen.GroundTruth
+    truth: GroundTruth
     org_load: OrgLoad | None = None
 
 
@@ -162,6 +164,8 @@ def generate(
     org's starting state and the ground truth; load that state into the workspace's org
     (`load_org`, default: when the org is the local emulator), emptying the local org
     first with `reset_org`. Outside a workspace `to` is required."""
+    from propsync import generate as gen  # the generator: numpy and pyarrow at its top
+
     with _optional(workspace) as ws:
         if ws is not None:
             scale = scale or ws.config.generate.scale
@@ -214,7 +218,9 @@ def extract(
     """Copy the RDS tables into the engine (incremental where it can be), then rebuild
     the views over them unless `build=False`."""
     with _opened(workspace) as ws:
-        stats = sources.extract(ws, full=full, progress=progress)
+        stats = sources.extract(
+            ws.config.source, ws.engine(), root=ws.root, full=full, progress=progress
+        )
         built = _build_models(ws, strict=False) if build else []
         return ExtractResult(stats, built)
 
@@ -339,6 +345,8 @@ def demo(
     sync_progress: Progress | None = None,
 ) -> DemoReport:
     """The main job on the embedded default in a fresh workspace."""
+    from propsync.demo import run_demo  # imports the generator (numpy, pyarrow)
+
     return run_demo(Path(directory), scale=scale, seed=seed, step=step, sync_progress=sync_progress)
 
 
@@ -358,6 +366,8 @@ def start_emulator(
     workspace's [salesforce.emulator] section when there is a workspace, else port 0 (a
     free one), folder ./emulator, no latency, a 2 s workflow delay. `foreground=True`
     for a process that then calls `serve_forever()`; stop it with `stop()`."""
+    from propsync.emulator import Emulator  # the local org's server stack
+
     with _optional(workspace) as ws:
         cfg = ws.config.salesforce.emulator if ws is not None else EmulatorConfig()
         root = ws.root if ws is not None else Path.cwd()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -120,6 +119,8 @@ class GenerateConfig(_Section):
 
 def _cron(value: str) -> str:
     try:
+        from apscheduler.triggers.cron import CronTrigger  # heavy: imported on first use
+
         CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:
         raise ValueError(f"not a cron expression ({exc})") from None

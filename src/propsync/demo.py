@@ -12,9 +12,8 @@ import datetime as dt
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from dataclasses import asdict
 from typing import Any
 
 from propsync import generate as gen
@@ -153,8 +152,7 @@ def run_demo(
         after = metrics.snapshot(engine, baseline=before)
         second_plan = compute_plan(ws, client, "all")
         check_results = [
-            {"name": c.name, "passed": c.passed, "rows": c.offending}
-            for c in run_checks(engine)
+            {"name": c.name, "passed": c.passed, "rows": c.offending} for c in run_checks(engine)
         ]
         unsyncable = _unsyncable(second_plan)
         exceptions = _exceptions(ws)
@@ -200,7 +198,8 @@ def _queue_sizes(ws: Workspace) -> dict[str, int]:
 
 
 def _await_workflow(
-    ws: Workspace, client: SalesforceClient, tick: Step, *, since: str) -> dict[str, Any]:
+    ws: Workspace, client: SalesforceClient, tick: Step, *, since: str
+) -> dict[str, Any]:
     """Wait until every record created since `since` (the demo's Sync A) carries
     sf_property_id__c, as the plan's Step 4.2 checks, bounded by the workflow delay."""
     cfg = ws.config.salesforce.emulator

@@ -69,7 +69,7 @@ import pytest
 import requests
 
 from propsync.emulator import Emulator
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
+from propsync.fields import EXTERNAL_ID, OBJECT
 from propsync.sfid import checksum
 from tests.emulator.conftest import VERSION, Api, key
 
@@ -214,7 +214,7 @@ def test_missing_or_bad_token_is_invalid_session(api: Api) -> None:
 
 
 def test_describe(sf: Any) -> None:
-    from propsync.salesforce.fields import FIELDS
+    from propsync.fields import FIELDS
 
     d = sf.product_property__c.describe()
     assert d["name"] == OBJECT and d["keyPrefix"] == "a0X"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from propsync.emulator import Emulator
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
+from propsync.fields import EXTERNAL_ID, OBJECT
 from tests.emulator.conftest import Api, key
 
 

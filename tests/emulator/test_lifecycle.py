@@ -21,7 +21,7 @@ import pytest
 from propsync.emulator import Emulator, read_connection
 from propsync.emulator.ids import canonical, mint, mint_many
 from propsync.emulator.objects import load_objects, parse_object
-from propsync.salesforce.fields import EXTERNAL_ID, FIELDS, OBJECT
+from propsync.fields import EXTERNAL_ID, FIELDS, OBJECT
 from propsync.sfid import checksum
 from tests.emulator.conftest import Api, key
 

@@ -12,7 +12,7 @@ import pytest
 
 from propsync.emulator.objects import load_objects
 from propsync.emulator.soql import SoqlError, parse
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
+from propsync.fields import EXTERNAL_ID, OBJECT
 from tests.emulator.conftest import Api, key
 
 OBJECTS = load_objects()

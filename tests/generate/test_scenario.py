@@ -10,9 +10,9 @@ import duckdb
 import pyarrow.parquet as pq
 
 from propsync import sfid
+from propsync.fields import FIELDS
 from propsync.generate import GroundTruth, generate
 from propsync.generate.ids import normalize, to18
-from propsync.salesforce.fields import FIELDS
 from tests.generate.conftest import NOW, duckdb_path
 
 

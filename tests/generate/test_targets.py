@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from propsync.cli import main
 from propsync.engines.duckdb import DuckDBEngine
+from propsync.fields import ENGINE_TABLE, FIELDS
 from propsync.generate import GroundTruth, generate, load_salesforce_state_into_engine
 from propsync.generate.special import NON_ASCII_NAME
-from propsync.salesforce.fields import ENGINE_TABLE, FIELDS
 from tests.generate.conftest import NOW
 
 _COLUMNS = "id, name, short_id, company_id, address, city, state, zip, status, sfdc_id, " \

@@ -14,11 +14,11 @@ import pytest
 
 from propsync import models
 from propsync.engines.duckdb import DuckDBEngine
+from propsync.fields import BY_NAME, FEATURE_FIELDS
 from propsync.generate.core import generate
 from propsync.generate.sfstate import load_salesforce_state_into_engine
 from propsync.models import metrics
 from propsync.models.queues import CREATE_COLUMNS, UPDATE_QUEUE_SIZE_SQL
-from propsync.salesforce.fields import BY_NAME, FEATURE_FIELDS
 from propsync.sources.embedded import extract_duckdb
 from tests.scenario import STATE_DDL, sync_to_expected
 

@@ -17,6 +17,7 @@ from propsync.errors import (
     TransientSalesforceError,
     UsageError,
 )
+from propsync.fields import FIELDS
 from propsync.salesforce import bulk2, extract
 from propsync.salesforce.bulk2 import CLEAR
 from propsync.salesforce.errors import (
@@ -28,7 +29,6 @@ from propsync.salesforce.errors import (
     register_secret,
     request_error,
 )
-from propsync.salesforce.fields import FIELDS
 
 
 @pytest.mark.parametrize(

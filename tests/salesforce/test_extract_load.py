@@ -15,9 +15,9 @@ import pytest
 from propsync.emulator import Emulator
 from propsync.engines.duckdb import DuckDBEngine
 from propsync.errors import TerminalSalesforceError
+from propsync.fields import FIELDS, engine_column
 from propsync.generate import generate
 from propsync.salesforce.extract import extract_product_property
-from propsync.salesforce.fields import FIELDS, engine_column
 from propsync.salesforce.load import load_starting_state
 from tests.salesforce.conftest import make_client
 

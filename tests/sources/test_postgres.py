@@ -230,7 +230,12 @@ def test_bad_dsn_is_a_source_error_without_the_password() -> None:
 
 def test_extract_through_the_workspace(pg_ws: Workspace, rds_dsn: str) -> None:
     seen: list[tuple[str, int]] = []
-    stats = sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root, progress=lambda t, n: seen.append((t, n)))
+    stats = sources.extract(
+        pg_ws.config.source,
+        pg_ws.engine(),
+        root=pg_ws.root,
+        progress=lambda t, n: seen.append((t, n)),
+    )
     assert stats.mode == "full"
     assert {t for t, _ in seen} == set(TABLES)
     engine = pg_ws.engine()
@@ -238,7 +243,10 @@ def test_extract_through_the_workspace(pg_ws: Workspace, rds_dsn: str) -> None:
     assert_same(rds_dsn, engine)
     again = sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root)
     assert again.mode == "incremental"
-    assert sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root, full=True).mode == "full"
+    assert (
+        sources.extract(pg_ws.config.source, pg_ws.engine(), root=pg_ws.root, full=True).mode
+        == "full"
+    )
     doc = again.to_dict()
     assert doc["tables"]["properties"]["mode"] == "incremental"
     assert "postgres@" not in doc["source"]

@@ -19,6 +19,7 @@ from propsync import api
 from propsync.cli import demo, emulator, extract, generate, models, sync
 from propsync.cli.common import Context, error_handler
 
+
 def _setup_logging(debug: bool) -> None:
     """On a terminal, log lines go through rich so they print above live progress bars;
     elsewhere (cron, CI, Airflow) plain timestamped lines."""

@@ -28,6 +28,7 @@ class Context:
         self.debug = debug
         self.quiet = quiet
 
+
 pass_ctx = click.make_pass_decorator(Context)
 
 
@@ -60,8 +61,6 @@ def stdout_console() -> Console:
 def emit_json(document: Any) -> None:
     """One JSON document on stdout."""
     click.echo(json.dumps(document, indent=2, default=str, sort_keys=False))
-
-
 
 
 @contextlib.contextmanager

@@ -54,9 +54,7 @@ def demo_cmd(
         def sync_progress(phase: str, done: int, total: int) -> None:
             step(f"sync: {phase}", done, total)
 
-        report = api.demo(
-            directory, scale=scale, seed=seed, step=step, sync_progress=sync_progress
-        )
+        report = api.demo(directory, scale=scale, seed=seed, step=step, sync_progress=sync_progress)
     if as_json:
         emit_json(report.to_json())
     else:

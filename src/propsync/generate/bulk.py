@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from propsync.fields import FEATURE_FIELDS
 from propsync.generate import schema
 from propsync.generate.ids import codes_to_strings, np_digits, np_mint, np_to18
 from propsync.generate.special import LEGACY_SYNC_USER
 from propsync.generate.truth import FEATURES
-from propsync.salesforce.fields import FEATURE_FIELDS
 
 # Group kinds: U all members agree (no flag mismatch, but the old records miss the
 # count); H one member has the features, the others' records miss them (size-1

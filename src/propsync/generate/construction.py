@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from propsync.salesforce.fields import FEATURE_FIELDS, SYNCED
+from propsync.fields import FEATURE_FIELDS, SYNCED
 
 ROWS_LIMIT = 250_000
 _DAY = 86_400

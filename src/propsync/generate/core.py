@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -71,9 +72,7 @@ def generate(
     up to 250k) or, for the bulk, from the arrays the rows were made of
     (`"construction"`, the default above that; see `propsync.generate.construction`).
     """
-    import time
-
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # heavy driver: imported on first use
 
     if scale < 1 or chunk_size < 1:
         raise UsageError("scale and chunk size must be positive")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from propsync.salesforce.fields import FIELDS
+from propsync.fields import FIELDS
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -49,7 +49,7 @@ _SF_TYPES = {
     "double": pa.float64(),
     "datetime": TS,
 }
-# The org's records with Salesforce API names, in propsync.salesforce.fields order.
+# The org's records with Salesforce API names, in propsync.fields order.
 SALESFORCE = pa.schema([(f.name, _SF_TYPES.get(f.type, pa.string())) for f in FIELDS])
 
 RDS_TABLES = {

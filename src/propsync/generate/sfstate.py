@@ -1,7 +1,7 @@
 """Load the org's starting state (the generator's parquet) into the engine.
 
 Until the Salesforce layer extracts the org, the models read `salesforce_product_property`
-from here; the columns and types come from `propsync.salesforce.fields`, exactly as an
+from here; the columns and types come from `propsync.fields`, exactly as an
 extract through the API would produce them.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from propsync.errors import UsageError
-from propsync.salesforce.fields import ENGINE_TABLE, FIELDS, engine_table_ddl
+from propsync.fields import ENGINE_TABLE, FIELDS, engine_table_ddl
 
 if TYPE_CHECKING:
     from propsync.engines import Engine

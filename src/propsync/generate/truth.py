@@ -74,8 +74,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from propsync.fields import FEATURE_FIELDS, SYNCED
 from propsync.generate.ids import TRIMMED, normalize
-from propsync.salesforce.fields import FEATURE_FIELDS, SYNCED
 
 PARK_KENNEDY = "a01Dn00000HHUanIAH"
 FEATURES = ("identity_verification", "bank_linking", "payroll_linking", "income_insights")

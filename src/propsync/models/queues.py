@@ -16,8 +16,8 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from propsync.fields import BY_NAME, EXTERNAL_ID, SYNCED
 from propsync.models.runner import read_sql
-from propsync.salesforce.fields import BY_NAME, EXTERNAL_ID, SYNCED
 
 Queue = Literal["create", "update"]
 QUEUES: tuple[Queue, ...] = ("create", "update")
@@ -64,7 +64,7 @@ def _changed(api_name: str) -> str:
 
 
 # Every synced field but the external id (it is the match key, never updated), in the
-# order of propsync.salesforce.fields.FIELDS.
+# order of propsync.fields.FIELDS.
 UPDATE_FIELDS: tuple[QueueField, ...] = tuple(
     QueueField(f.name, _EXPECTED[f.name], f.column, _changed(f.name))
     for f in SYNCED

@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-
 from propsync.errors import EngineError, UsageError
 
 if TYPE_CHECKING:
@@ -84,6 +81,9 @@ def _model_files() -> dict[str, str]:
 
 
 def _tables_read(sql: str) -> frozenset[str]:
+    import sqlglot  # heavy: imported on first use
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     created = tree.this.name if isinstance(tree, exp.Create) else None
@@ -222,6 +222,8 @@ def _compiled(dialect: str) -> tuple[tuple[str, str], ...]:
             out[name] = model.sql
             continue
         # Header comments would be carried into the statement; keep them in the file.
+        import sqlglot  # heavy: imported on first use
+
         (statement,) = sqlglot.transpile(
             model.sql, read="duckdb", write=dialect, pretty=True, comments=False
         )

@@ -28,6 +28,7 @@ from propsync.errors import (
     TransientSalesforceError,
     UsageError,
 )
+from propsync.fields import EXTERNAL_ID, OBJECT
 from propsync.salesforce import bulk2, bulk2_query
 from propsync.salesforce.bulk2 import BulkResult
 from propsync.salesforce.errors import (
@@ -38,7 +39,6 @@ from propsync.salesforce.errors import (
     register_secret,
     request_error,
 )
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
 from propsync.salesforce.values import CLEAR, json_value
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from typing import Any
 import requests
 
 from propsync.config import SalesforceConfig, SyncConfig
-from propsync.emulator import Emulator, EmulatorBusy, reset_data
 from propsync.errors import ConfigError, TransientSalesforceError, UsageError
 from propsync.salesforce import auth
 from propsync.salesforce.client import SalesforceClient
@@ -147,6 +146,8 @@ def emulator_data_dir(config: SalesforceConfig, root: Path) -> Path:
 def reset_emulator_org(config: SalesforceConfig, root: Path) -> None:
     """Empty the local org's data folder so the next start is a fresh org (UsageError
     while a live emulator serves it)."""
+    from propsync.emulator import EmulatorBusy, reset_data  # the local org's server stack
+
     try:
         reset_data(emulator_data_dir(config, root))
     except EmulatorBusy as exc:
@@ -195,6 +196,8 @@ def _connect_emulator(
                 instance_url=instance_url, access_token=token, login=login, session=session,
                 **settings,
             )  # fmt: skip
+    from propsync.emulator import Emulator  # the local org's server stack
+
     emu = Emulator.start(
         data_dir,
         port=ecfg.port,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import TerminalSalesforceError
-from propsync.salesforce.fields import ENGINE_TABLE, FIELDS, OBJECT, SFField, engine_table_ddl
+from propsync.fields import ENGINE_TABLE, FIELDS, OBJECT, SFField, engine_table_ddl
 
 if TYPE_CHECKING:
     import pyarrow as pa

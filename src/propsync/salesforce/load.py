@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import TerminalSalesforceError, UsageError
+from propsync.fields import EXTERNAL_ID, FIELDS
 from propsync.salesforce.errors import RecordResult
-from propsync.salesforce.fields import EXTERNAL_ID, FIELDS
 
 if TYPE_CHECKING:
     import pyarrow as pa

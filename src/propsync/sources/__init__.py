@@ -38,7 +38,9 @@ def extract(
     """
     if isinstance(source, DuckDBSource):
         path = Path(source.path)
-        return extract_duckdb(path if path.is_absolute() else root / path, engine, progress=progress)
+        return extract_duckdb(
+            path if path.is_absolute() else root / path, engine, progress=progress
+        )
     dsn = secret(source.dsn_env, what="[source] PostgreSQL DSN")
     return extract_tables(
         dsn,

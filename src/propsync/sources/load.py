@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from propsync.engines import Engine
 from propsync.sources.stats import Progress
 from propsync.sources.tables import TableSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def stage_name(table: str, what: str = "stage") -> str:
@@ -27,6 +29,8 @@ class CountingReader:
         self.rows = 0
         self._table = table
         self._progress = progress
+        import pyarrow as pa  # heavy driver: imported on first use
+
         self.reader = pa.RecordBatchReader.from_batches(reader.schema, self._batches(reader))
 
     def _batches(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

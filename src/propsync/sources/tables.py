@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from propsync.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Column:
@@ -94,8 +96,6 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (COMPANIES, PROPERTIES, PROPE
 
 def specs(tables: list[str] | tuple[str, ...] | None) -> list[TableSpec]:
     """The specs for the named tables (all three when None); unknown names are an error."""
-    from propsync.errors import UsageError
-
     if tables is None:
         return list(TABLES.values())
     unknown = [t for t in tables if t not in TABLES]

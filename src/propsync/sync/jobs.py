@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from propsync.salesforce import fields as sf
+from propsync import fields as sf
 from propsync.salesforce.bulk2 import existing_job_results
 from propsync.state import AuditRecord, BulkJob, StateStore
 from propsync.state.records import MAX_ERROR_MESSAGE, QUEUE_OPERATION, audit_rds_id, to_json

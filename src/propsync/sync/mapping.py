@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from propsync import fields as sf
 from propsync.models import queues as mq
 from propsync.models.queues import QUEUES, Queue, col
-from propsync.salesforce import fields as sf
 
 __all__ = [
     "CREATE_FIELDS",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from propsync.salesforce import fields as sf
+from propsync import fields as sf
 from propsync.salesforce.client import CLEAR
 from propsync.sync.mapping import CREATE_FIELDS, UPDATE_FIELDS, Queue, col
 

@@ -33,7 +33,8 @@ def restriction(ws: Workspace, pilot: str | None, ids: Ids) -> Restriction | Non
         members = ws.state().pilots.members(pilot)
         if not members:
             raise UsageError(f"no pilot set {pilot!r} (see `propsync pilot select`)")
-        from_pilot = from_ids([m.key for m in members], f"pilot {pilot}")
+        keys = [m.key for m in members if m.key is not None]
+        from_pilot = from_ids(keys, f"pilot {pilot}")
     from_list = None
     if isinstance(ids, Path):
         from_list = Restriction(f"ids {ids}", read_ids_file(ids))
@@ -76,7 +77,9 @@ def quota(client: SalesforceClient) -> dict[str, int | None]:
     return {
         "daily_max": daily_max,
         "remaining": remaining,
-        "used": (daily_max - remaining) if daily_max is not None and remaining is not None else None,
+        "used": (daily_max - remaining)
+        if daily_max is not None and remaining is not None
+        else None,
     }
 
 
@@ -105,9 +108,7 @@ def compute_plan(
             ws.config.sync,
             where=restrict.where(queue) if restrict is not None else "TRUE",
             integration_user_id=user,
-            since=ws.state().runs.last_started(("update", "all"))
-            if queue == "update"
-            else None,
+            since=ws.state().runs.last_started(("update", "all")) if queue == "update" else None,
             retry_failed=retry_failed,
         )
     return SyncPlan(

@@ -18,16 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
 from propsync import models, sources
+from propsync.engines import Engine
+from propsync.fields import ENGINE_TABLE
+from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.extract import (
     _from_records,
     arrow_schema,
     extract_product_property,
     soql,
 )
-from propsync.engines import Engine
-from propsync.salesforce.client import SalesforceClient
-from propsync.salesforce.fields import ENGINE_TABLE
 from propsync.workspace import Workspace
 
 log = logging.getLogger("propsync.sync")

@@ -178,9 +178,7 @@ def _reconcile(run: RecordedRun, queues: tuple[str, ...]) -> None:
     """Audit the records of Bulk API jobs whose run died before reading their results
     (`propsync.sync.jobs`); before the refresh, so the plan sees those records as
     written and never sends them again."""
-    done = reconcile(
-        run.state, run.client, list(queues), run.ws.path(JOBS_DIR), by_run=run.run_id
-    )
+    done = reconcile(run.state, run.client, list(queues), run.ws.path(JOBS_DIR), by_run=run.run_id)
     if done["jobs"] or done["left"]:
         log.warning(
             "reconciled %d Bulk API job(s) of ended runs (%d record(s) succeeded, %d failed)"
@@ -225,9 +223,7 @@ def _write(run: RecordedRun, p: SyncPlan, progress: Progress | None) -> None:
             _write_queue(run, writer, q, progress)
 
 
-def _write_queue(
-    run: RecordedRun, writer: Writer, q: QueuePlan, progress: Progress | None
-) -> None:
+def _write_queue(run: RecordedRun, writer: Writer, q: QueuePlan, progress: Progress | None) -> None:
     if not q.records:
         return
     log.info("%s: writing %d record(s) by %s", q.queue, q.records, q.mode)

@@ -15,16 +15,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Literal
 
-from propsync.salesforce import fields as sf
+from propsync import fields as sf
+from propsync.config import SyncConfig
+from propsync.salesforce.client import SalesforceClient
+from propsync.salesforce.errors import RecordResult
+from propsync.sync.jobs import BulkJournal
 from propsync.sync.payload import WriteItem, chunked
-
-if TYPE_CHECKING:
-    from propsync.config import SyncConfig
-    from propsync.salesforce.errors import RecordResult
-    from propsync.sync.jobs import BulkJournal
 
 log = logging.getLogger("propsync.sync")
 
@@ -32,29 +32,6 @@ MAX_BACKOFF_S = 30.0
 # Concurrent sObject Collections requests. Salesforce allows far more; a few already
 # hide the round-trip time, and keep row-lock contention between requests low.
 COLLECTION_WORKERS = 4
-
-
-class WriteClient(Protocol):
-    """The two write calls of `propsync.salesforce.SalesforceClient` the sync uses."""
-
-    def collections(
-        self,
-        op: str,
-        records: list[dict[str, Any]],
-        *,
-        external_id: str | None = ...,
-        all_or_none: bool = ...,
-    ) -> list[RecordResult]: ...
-
-    def bulk_ingest(
-        self,
-        op: str,
-        records: Iterable[dict[str, Any]],
-        *,
-        columns: list[str],
-        external_id: str | None = ...,
-        on_job: Callable[[str, list[str]], None] | None = ...,
-    ) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -93,7 +70,7 @@ class Writer:
 
     def __init__(
         self,
-        client: WriteClient,
+        client: SalesforceClient,
         cfg: SyncConfig,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -185,8 +162,6 @@ class Writer:
             for group in groups:
                 yield group, self._send(group, bulk=bulk, attempt=attempt)
             return
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
         error: BaseException | None = None
         with ThreadPoolExecutor(max_workers=COLLECTION_WORKERS) as pool:
             futures = {pool.submit(self._send, g, bulk=False): g for g in groups}
@@ -203,10 +178,8 @@ class Writer:
     def _send(self, group: list[WriteItem], *, bulk: bool, attempt: int = 1) -> Sent:
         queue = group[0].queue
         records = [item.record for item in group]
-        if queue == "create":
-            op, ext = "upsert", sf.EXTERNAL_ID
-        else:
-            op, ext = "update", None
+        op: Literal["upsert", "update"] = "upsert" if queue == "create" else "update"
+        ext = sf.EXTERNAL_ID if queue == "create" else None
         if bulk:
             columns = _columns(records, queue)
             if self.journal is not None:
