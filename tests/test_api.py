@@ -9,8 +9,8 @@ from propsync import api
 
 def test_generate_extract_build_metrics_through_the_api(tmp_path: Path) -> None:
     config = api.init(tmp_path)
-    truth = api.generate(tmp_path, scale=400, seed=3)
-    stats = api.extract(config)
+    truth = api.generate(tmp_path, scale=400, seed=3).truth
+    stats = api.extract(config).stats
     assert stats.tables["properties"].rows_total > 0
     ws = api.open_workspace(tmp_path)
     try:

@@ -164,7 +164,7 @@ def generate(
     org's starting state and the ground truth; load that state into the workspace's org
     (`load_org`, default: when the org is the local emulator), emptying the local org
     first with `reset_org`. Outside a workspace `to` is required."""
-    from propsync import generate as gen  # the generator: numpy and pyarrow at its top
+    import propsync.generate as gen  # the generator: numpy and pyarrow at its top
 
     with _optional(workspace) as ws:
         if ws is not None:
@@ -173,7 +173,10 @@ def generate(
             to = to or _source_target(ws)
             out_dir = out_dir or ws.path("generated")
         if to is None:
-            raise UsageError("name a target outside a workspace: duckdb:PATH or postgresql://...")
+            raise UsageError(
+                "--to is required outside a workspace (to= from Python):"
+                " duckdb:PATH or postgresql://..."
+            )
         if now is not None and now.tzinfo is None:
             raise UsageError("now needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
         emulated = ws is not None and ws.config.salesforce.kind == "emulator"
