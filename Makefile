@@ -4,23 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fmt bench clean check-services
+.PHONY: demo test lint fmt bench clean check-services setup-system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 ## make demo: the main job on the embedded default, in ./demo-workspace
 demo: $(STAMP)
 	$(BIN)/propsync demo --workspace demo-workspace
 
-## make test: services check, ruff (format + lint), mypy, pytest
+## make test: system packages (Chromium, Java), services check, ruff (format + lint), mypy, pytest
 test: $(STAMP) check-services lint
 	$(BIN)/python -m pytest -q
 
-check-services: $(STAMP)
+## Debian's chromium and Java 17 (apt-get only when one is missing)
+setup-system:
+	sh scripts/setup_system.sh
+
+check-services: $(STAMP) setup-system
 	$(BIN)/python scripts/check_services.py
 
 lint: $(STAMP)
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync.py
 
 clean:
-	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-workspace test-artifacts .pytest_cache .mypy_cache .ruff_cache
