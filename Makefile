@@ -13,10 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make demo: the main job on the embedded default, in ./demo-workspace
-demo: $(STAMP)
+demo: $(STAMP) setup-system
 	$(BIN)/propsync demo --workspace demo-workspace
 
-## make test: system packages (Chromium, Java), services check, ruff (format + lint), mypy, pytest
+## make test: system packages (Chromium, Java), services check, ruff (format + lint), mypy,
+## the import contracts, pytest
 test: $(STAMP) check-services lint
 	$(BIN)/python -m pytest -q
 
@@ -31,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench scripts
@@ -43,4 +45,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync.py
 
 clean:
-	rm -rf $(VENV) demo-workspace test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-workspace test-artifacts .pytest_cache .mypy_cache .ruff_cache \
+		.import_linter_cache
