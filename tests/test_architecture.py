@@ -37,6 +37,7 @@ HEAVY_DRIVERS = frozenset(
         "starlette",
         "trustme",
         "uvicorn",
+        "vl_convert",
         "propsync.demo",
         "propsync.emulator",
         "propsync.emulator.app",
