@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from propsync.errors import BulkJobDeadline, TerminalSalesforceError
+from propsync.salesforce.bulk2 import existing_job_results
 from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.connect import make_session
 from tests.salesforce.conftest import make_client, records
@@ -153,3 +154,24 @@ def test_a_job_that_stays_in_progress_is_aborted_on_the_org(kind):
     assert job["state"] == "Aborted"
     assert json.loads(aborts[-1][2]) == {"state": "Aborted"}
     assert 1.0 <= took < 2.0
+
+
+def test_reconciling_an_open_job_that_refuses_its_abort_stops_at_wait_s():
+    def route(method: str, path: str, body: bytes) -> Reply:
+        if method == "PATCH":
+            return Reply(status=400, body=[{"errorCode": "INVALIDJOBSTATE", "message": "no"}])
+        return Reply(body={"id": "750000000000002", "state": "Open"})
+
+    with fake_server(route) as server:
+        client = SalesforceClient(
+            instance_url=server.url, access_token="a-token", login=None, session=make_session(),
+            timeout_s=1, poll_interval_s=0.05,
+        )  # fmt: skip
+        with clock() as elapsed:
+            info, results = existing_job_results(
+                client, "750000000000002", ["a"], key="Id", wait_s=0.5
+            )
+        took = elapsed()
+        client.close()
+    assert results is None and info["state"] == "Open"
+    assert took < 1.5

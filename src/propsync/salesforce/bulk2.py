@@ -442,9 +442,12 @@ def existing_job_results(
     deadline = time.monotonic() + wait_s
     delay = client.poll_interval_s
     info = job_info(client, "ingest", job_id)
+    aborting = False
     while info.get("state") not in FINAL_STATES:
-        if info.get("state") == "Open":
-            # Never closed: Salesforce will not process it. Abort it so it never runs.
+        if info.get("state") == "Open" and not aborting:
+            # Never closed: Salesforce will not process it. Abort it so it never runs
+            # (once: a refused abort must not turn this into a loop without a deadline).
+            aborting = True
             _abort(client, job_id)
             info = job_info(client, "ingest", job_id)
             continue
