@@ -49,6 +49,10 @@ class PostgresSource(_Section):
     dsn_env: str = "PROPSYNC_RDS_DSN"
     schema_name: str = Field("public", alias="schema")
     incremental: bool = True
+    # Added to the DSN when it names none (libpq's minimum is 2 s; 0 would wait forever).
+    connect_timeout_s: int = Field(10, ge=2)
+    # PostgreSQL's statement_timeout for the extraction's statements; None: no limit.
+    statement_timeout_s: float | None = Field(None, gt=0)
 
 
 SourceConfig = Annotated[DuckDBSource | PostgresSource, Field(discriminator="kind")]
@@ -96,7 +100,8 @@ class SalesforceConfig(_Section):
     private_key_file_env: str = "PROPSYNC_SF_PRIVATE_KEY_FILE"
     session_id_env: str = "PROPSYNC_SF_SESSION_ID"
     ca_file: str | None = None
-    timeout_s: float = Field(120.0, gt=0)
+    connect_timeout_s: float = Field(10.0, gt=0)  # every HTTP call: TCP + TLS connect
+    timeout_s: float = Field(120.0, gt=0)  # every HTTP call: wait for each read
     bulk_query_threshold: int = Field(50_000, ge=0)
     emulator: EmulatorConfig = EmulatorConfig()
 
@@ -108,6 +113,8 @@ class SyncConfig(_Section):
     max_record_attempts: int = Field(4, ge=1)
     max_request_attempts: int = Field(5, ge=1)
     backoff_base_s: float = Field(0.5, ge=0)
+    # A Bulk API job still unfinished this long after it was submitted is aborted.
+    bulk_job_timeout_s: float = Field(3600.0, gt=0)
     max_change_share: float = Field(0.20, ge=0, le=1)
     integration_user_id: str | None = None
 

@@ -70,6 +70,31 @@ class QuotaExhausted(TerminalSalesforceError):
     """The org's daily API request quota is spent; stop the run cleanly."""
 
 
+class BulkJobDeadline(TerminalSalesforceError):
+    """A Bulk API job was still unfinished past `[sync] bulk_job_timeout_s`; it was
+    aborted on Salesforce (`aborted`), so stop the run (ABORTED). Records the job did
+    process before the abort stay written: the job's results say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        kind: str,
+        waited_s: float,
+        timeout_s: float,
+        state: str | None,
+        aborted: bool,
+    ) -> None:
+        super().__init__(message, code="BULK_JOB_DEADLINE")
+        self.job_id = job_id
+        self.kind = kind  # "ingest" | "query"
+        self.waited_s = waited_s
+        self.timeout_s = timeout_s
+        self.state = state  # the job's state at the last poll
+        self.aborted = aborted  # False: Salesforce refused the abort (it had just ended)
+
+
 class LockHeld(PropsyncError, Terminal):
     """Another run of the same sync holds the lock."""
 

@@ -5,6 +5,8 @@ we only choose the token URL, because simple-salesforce builds it as
 `https://{domain}.salesforce.com`, which cannot name a My Domain URL given in full, a
 sandbox behind a proxy, or the local emulator. Secrets come only from the environment
 variables the config names, and are registered for redaction before first use.
+Every login posts through the session it is given; `connect.make_session` gives that
+session the config's connect and read timeouts (simple-salesforce sets none).
 """
 
 from __future__ import annotations
@@ -59,13 +61,23 @@ def _token_login(
             redact(f"login to {token_url} failed: {exc}"), code=str(exc.code), status=exc.status
         ) from None
     except requests.RequestException as exc:
-        raise TransientSalesforceError(
-            redact(f"login to {token_url} failed: {type(exc).__name__}: {exc}")
-        ) from None
+        raise _network_error(token_url, exc) from None
     register_secret(token)
     if not instance:
         raise TerminalSalesforceError(f"login to {token_url}: the response named no instance_url")
     return str(token), f"https://{instance}" if "://" not in instance else str(instance)
+
+
+def _network_error(url: str, exc: requests.RequestException) -> TransientSalesforceError:
+    """A login that got no answer: which URL, and whether the connection or the answer
+    timed out (the session's connect_timeout_s / timeout_s)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        why = "no connection within the connect timeout"
+    elif isinstance(exc, requests.Timeout):
+        why = "no answer within the read timeout"
+    else:
+        why = type(exc).__name__
+    return TransientSalesforceError(redact(f"login to {url} failed: {why}: {exc}"))
 
 
 def client_credentials(
@@ -169,9 +181,10 @@ def password(
         body = _SOAP_LOGIN.format(
             username=escape(username), password=escape(password_ + (security_token or ""))
         )
+        soap_url = f"{base_url}/services/Soap/u/{api_version}"
         try:
             token, instance = soap_login(
-                f"{base_url}/services/Soap/u/{api_version}",
+                soap_url,
                 body,
                 {"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"},
                 None,
@@ -182,7 +195,7 @@ def password(
                 redact(f"login as {username} failed: {exc}"), code=str(exc.code)
             ) from None
         except requests.RequestException as exc:
-            raise TransientSalesforceError(redact(f"login failed: {exc}")) from None
+            raise _network_error(soap_url, exc) from None
         register_secret(token)
         return token, f"https://{instance}"
 

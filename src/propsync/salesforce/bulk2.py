@@ -16,16 +16,25 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 
 from propsync.errors import (
+    BulkJobDeadline,
     SalesforceError,
     TerminalSalesforceError,
     TransientSalesforceError,
     UsageError,
+)
+from propsync.salesforce.bulk2_jobs import (
+    FINAL_STATES,
+    MAX_POLL_S,
+    BulkApi,
+    abort_job,
+    job_info,
+    wait_for_job,
 )
 from propsync.salesforce.errors import RecordResult, SFErrorItem, parse_bulk_errors
 from propsync.salesforce.values import CLEAR, CLEAR_TEXT, csv_cell, json_value
@@ -52,32 +61,6 @@ log = logging.getLogger(__name__)
 # stay below with room for the header and multi-byte characters.
 MAX_JOB_BYTES = 100 * 1024 * 1024
 _BLOCK_ROWS = 2_000  # rows serialised at a time; the job size is checked per block
-_FINAL_STATES = ("JobComplete", "Failed", "Aborted")
-_MAX_POLL_S = 5.0
-
-
-class BulkApi(Protocol):
-    """What the Bulk API layer needs of a client (`SalesforceClient` is one): requests
-    under its retry policy, its call count, and the object it writes."""
-
-    object_name: str
-    external_id: str
-    poll_interval_s: float
-    max_request_attempts: int
-
-    @property
-    def calls(self) -> int: ...
-
-    def http(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        idempotent: bool = True,
-        ok: tuple[int, ...] = (200, 201, 204),
-        **kwargs: Any,
-    ) -> requests.Response: ...
 
 
 @dataclass
@@ -201,6 +184,7 @@ OnJob = Callable[[str, list[str]], None]
 class _Job:
     id: str
     keys: list[str]
+    submitted: float | None = None  # time.monotonic() when closed; the deadline counts from it
 
 
 def ingest(
@@ -253,9 +237,15 @@ def ingest(
         jobs.append(_submit(client, op, ext, chunk, chunk_keys, on_job))
     del chunk
     del seen
-    for job in jobs:
+    for index, job in enumerate(jobs):
         result.jobs.append(job.id)
-        result.results.extend(_collect(client, job, key))
+        try:
+            result.results.extend(_collect(client, job, key))
+        except BulkJobDeadline:
+            # The run stops here: the jobs not yet awaited must not write on after it.
+            for later in jobs[index + 1 :]:
+                _abort(client, later.id)
+            raise
     result.api_calls = client.calls - calls0
     result.seconds = time.monotonic() - started
     return result
@@ -312,14 +302,11 @@ def _submit(
             continue
         _close(client, job_id)
         log.info("bulk %s job %s: %d records, %d bytes", op, job_id, len(keys), len(data))
-        return _Job(job_id, keys)
+        return _Job(job_id, keys, time.monotonic())
 
 
 def _abort(client: BulkApi, job_id: str) -> None:
-    try:
-        client.http("PATCH", f"jobs/ingest/{job_id}/", json={"state": "Aborted"}, what="abort job")
-    except SalesforceError as exc:
-        log.warning("could not abort job %s: %s", job_id, exc)
+    abort_job(client, "ingest", job_id)
 
 
 def _close(client: BulkApi, job_id: str) -> None:
@@ -332,24 +319,9 @@ def _close(client: BulkApi, job_id: str) -> None:
         )
     except TerminalSalesforceError:
         # A retried close may find the job already closed by the first attempt.
-        state = _job(client, "ingest", job_id).get("state")
+        state = job_info(client, "ingest", job_id).get("state")
         if state == "Open":
             raise
-
-
-def _job(client: BulkApi, kind: str, job_id: str) -> dict[str, Any]:
-    info: dict[str, Any] = client.http("GET", f"jobs/{kind}/{job_id}/", what="job status").json()
-    return info
-
-
-def wait_for_job(client: BulkApi, kind: str, job_id: str) -> dict[str, Any]:
-    delay = client.poll_interval_s
-    while True:
-        time.sleep(delay)
-        info = _job(client, kind, job_id)
-        if info.get("state") in _FINAL_STATES:
-            return info
-        delay = min(delay * 1.6, _MAX_POLL_S)
 
 
 def _result_rows(client: BulkApi, job_id: str, which: str) -> Iterator[dict[str, str]]:
@@ -396,7 +368,7 @@ def _collect(
     client: BulkApi, job: _Job, key: str, info: dict[str, Any] | None = None
 ) -> list[RecordResult]:
     if info is None:
-        info = wait_for_job(client, "ingest", job.id)
+        info = wait_for_job(client, "ingest", job.id, since=job.submitted)
     state = info.get("state")
     processed = int(info.get("numberRecordsProcessed") or 0)
     failed = int(info.get("numberRecordsFailed") or 0)
@@ -469,18 +441,21 @@ def existing_job_results(
     Polls up to `wait_s` for the job to finish; results are None if it has not."""
     deadline = time.monotonic() + wait_s
     delay = client.poll_interval_s
-    info = _job(client, "ingest", job_id)
-    while info.get("state") not in _FINAL_STATES:
-        if info.get("state") == "Open":
-            # Never closed: Salesforce will not process it. Abort it so it never runs.
+    info = job_info(client, "ingest", job_id)
+    aborting = False
+    while info.get("state") not in FINAL_STATES:
+        if info.get("state") == "Open" and not aborting:
+            # Never closed: Salesforce will not process it. Abort it so it never runs
+            # (once: a refused abort must not turn this into a loop without a deadline).
+            aborting = True
             _abort(client, job_id)
-            info = _job(client, "ingest", job_id)
+            info = job_info(client, "ingest", job_id)
             continue
         if time.monotonic() + delay > deadline:
             return info, None
         time.sleep(delay)
-        delay = min(delay * 1.3, _MAX_POLL_S)
-        info = _job(client, "ingest", job_id)
+        delay = min(delay * 1.3, MAX_POLL_S)
+        info = job_info(client, "ingest", job_id)
     if info.get("state") != "JobComplete" and not int(info.get("numberRecordsProcessed") or 0):
         reason = info.get("errorMessage") or f"job {job_id} ended {info.get('state')}"
         nothing = [SFErrorItem("NOT_PROCESSED", reason)]

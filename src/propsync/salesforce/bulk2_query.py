@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import TerminalSalesforceError
-from propsync.salesforce.bulk2 import BulkApi, wait_for_job
+from propsync.salesforce.bulk2_jobs import BulkApi, wait_for_job
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,8 +31,9 @@ def query(
         "columnDelimiter": "COMMA",
         "lineEnding": "LF",
     }
+    submitted = time.monotonic()
     job = client.http("POST", "jobs/query/", json=body, what="create query job").json()
-    info = wait_for_job(client, "query", job["id"])
+    info = wait_for_job(client, "query", job["id"], since=submitted)
     if info.get("state") != "JobComplete":
         raise TerminalSalesforceError(
             f"bulk query job {job['id']} ended {info.get('state')}: {info.get('errorMessage')}"

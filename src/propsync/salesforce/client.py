@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -84,6 +85,8 @@ class SalesforceClient:
         object_name: str = OBJECT,
         external_id: str = EXTERNAL_ID,
         timeout_s: float = 120.0,
+        connect_timeout_s: float = 10.0,
+        bulk_job_timeout_s: float = 3600.0,
         max_request_attempts: int = 5,
         backoff_base_s: float = 0.5,
         bulk_query_threshold: int = 50_000,
@@ -95,6 +98,8 @@ class SalesforceClient:
         self.object_name = object_name
         self.external_id = external_id
         self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.bulk_job_timeout_s = bulk_job_timeout_s
         self.max_request_attempts = max_request_attempts
         self.backoff_base_s = backoff_base_s
         self.bulk_query_threshold = bulk_query_threshold
@@ -159,6 +164,11 @@ class SalesforceClient:
         """HTTP calls this client made to the org so far."""
         return self._calls
 
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) timeout of every request, as requests takes them."""
+        return self.connect_timeout_s, self.timeout_s
+
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         h = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         h.update(self.extra_headers)
@@ -187,25 +197,8 @@ class SalesforceClient:
             except SSError as exc:
                 code, message = parse_error_body(exc.content)
                 err: SalesforceError = request_error(exc.status, code, message, what=what)
-            except requests.ConnectTimeout as exc:
-                err = TransientSalesforceError(redact(f"{what}: connect timeout: {exc}"))
-            except requests.ConnectionError as exc:
-                err = TransientSalesforceError(redact(f"{what}: connection failed: {exc}"))
-                if not idempotent and not _refused(exc):
-                    err = TerminalSalesforceError(
-                        redact(f"{what}: connection lost mid-request, outcome unknown: {exc}")
-                    )
-            except requests.Timeout as exc:
-                if idempotent:
-                    err = TransientSalesforceError(redact(f"{what}: timed out: {exc}"))
-                else:
-                    err = TerminalSalesforceError(
-                        redact(f"{what}: timed out, outcome unknown: {exc}")
-                    )
             except requests.RequestException as exc:
-                # e.g. a connection reset while reading the body (ChunkedEncodingError)
-                kind = TransientSalesforceError if idempotent else TerminalSalesforceError
-                err = kind(redact(f"{what}: {type(exc).__name__}: {exc}"))
+                err = self._network_error(what, exc, idempotent=idempotent)
             except SalesforceError as exc:
                 err = exc
             if isinstance(err, SessionExpired):
@@ -216,11 +209,46 @@ class SalesforceClient:
             retryable = isinstance(err, TransientSalesforceError) and (
                 idempotent or err.status == 503 or err.status is None
             )
-            if not retryable or attempt >= self.max_request_attempts:
+            if not retryable:
+                raise err
+            if attempt >= self.max_request_attempts:
+                if err.status is None:
+                    # A network failure: say that it was not a single one.
+                    raise type(err)(
+                        f"{err} (gave up after {attempt} attempts)", code=err.code
+                    ) from None
                 raise err
             delay = self.backoff_base_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
             log.warning("%s failed (%s); retry %d in %.2fs", what, err, attempt, delay)
             time.sleep(delay)
+
+    def _network_error(
+        self, what: str, exc: requests.RequestException, *, idempotent: bool
+    ) -> SalesforceError:
+        """A failed request that got no HTTP answer, as the retry table sees it."""
+        where = f"{what} at {urlsplit(self.instance_url).netloc}"
+        if isinstance(exc, requests.ConnectTimeout):
+            return TransientSalesforceError(
+                redact(f"{where}: connect timeout ({self.connect_timeout_s:g}s): {exc}")
+            )
+        if isinstance(exc, requests.ConnectionError):
+            if not idempotent and not _refused(exc):
+                return TerminalSalesforceError(
+                    redact(f"{where}: connection lost mid-request, outcome unknown: {exc}")
+                )
+            return TransientSalesforceError(redact(f"{where}: connection failed: {exc}"))
+        if isinstance(exc, requests.Timeout):
+            # No answer within timeout_s (the read timeout of each request).
+            if not idempotent:
+                return TerminalSalesforceError(
+                    redact(f"{where}: timed out ({self.timeout_s:g}s), outcome unknown: {exc}")
+                )
+            return TransientSalesforceError(
+                redact(f"{where}: timed out ({self.timeout_s:g}s): {exc}")
+            )
+        # e.g. a connection reset while reading the body (ChunkedEncodingError)
+        kind = TransientSalesforceError if idempotent else TerminalSalesforceError
+        return kind(redact(f"{where}: {type(exc).__name__}: {exc}"))
 
     def http(
         self,
@@ -239,7 +267,7 @@ class SalesforceClient:
 
         def send() -> requests.Response:
             response = self.session.request(
-                method, url, headers=self.headers(extra), timeout=self.timeout_s, **kwargs
+                method, url, headers=self.headers(extra), timeout=self.timeouts, **kwargs
             )
             if response.status_code not in ok:
                 try:
@@ -263,7 +291,7 @@ class SalesforceClient:
 
     def limits(self) -> dict[str, Any]:
         """The org's limits (`/limits/`): DailyApiRequests, DailyBulkV2QueryJobs, ..."""
-        result: dict[str, Any] = self.call("limits", lambda: self.sf.limits(timeout=self.timeout_s))
+        result: dict[str, Any] = self.call("limits", lambda: self.sf.limits(timeout=self.timeouts))
         return result
 
     def query_pages(
@@ -272,7 +300,7 @@ class SalesforceClient:
         """(totalSize, records) per page of a REST query; queryAll when include_deleted."""
         page = self.call(
             "query",
-            lambda: self.sf.query(soql, include_deleted=include_deleted, timeout=self.timeout_s),
+            lambda: self.sf.query(soql, include_deleted=include_deleted, timeout=self.timeouts),
         )
         while True:
             records = [_strip(r) for r in page["records"]]
@@ -282,7 +310,7 @@ class SalesforceClient:
             url: str = page["nextRecordsUrl"]
 
             def more(u: str = url) -> Any:
-                return self.sf.query_more(u, identifier_is_url=True, timeout=self.timeout_s)
+                return self.sf.query_more(u, identifier_is_url=True, timeout=self.timeouts)
 
             page = self.call("query more", more)
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
+from requests import PreparedRequest
+from requests.adapters import HTTPAdapter
 
 from propsync.config import SalesforceConfig, SyncConfig
 from propsync.errors import ConfigError, TransientSalesforceError, UsageError
@@ -27,12 +30,16 @@ from propsync.salesforce.errors import redact, register_secret
 
 log = logging.getLogger(__name__)
 
+DEFAULT_CONNECT_TIMEOUT_S = SalesforceConfig().connect_timeout_s
+DEFAULT_TIMEOUT_S = SalesforceConfig().timeout_s
+
 # Loggers that see requests, responses or logins. Their records are redacted.
 REDACTED_LOGGERS = (
     "propsync",
     "propsync.salesforce",
     "propsync.salesforce.client",
     "propsync.salesforce.bulk2",
+    "propsync.salesforce.bulk2_jobs",
     "propsync.salesforce.auth",
     "propsync.salesforce.connect",
     "propsync.salesforce.extract",
@@ -83,8 +90,43 @@ def install_redaction() -> None:
             handler.addFilter(_FILTER)
 
 
-def make_session(ca_file: str | Path | None = None) -> requests.Session:
-    """A requests session that verifies TLS against `ca_file` (or the system store).
+class TimeoutAdapter(HTTPAdapter):
+    """Gives every request sent through it a (connect, read) timeout unless the call
+    names its own. simple-salesforce's logins (`token_login`, `soap_login`) post with
+    no timeout at all, so without this a login to an address that accepts the TCP
+    connection and never answers waits for ever."""
+
+    def __init__(self, timeouts: tuple[float, float]) -> None:
+        super().__init__()
+        self.timeouts = timeouts
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self.timeouts if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+def make_session(
+    ca_file: str | Path | None = None,
+    *,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> requests.Session:
+    """A requests session that verifies TLS against `ca_file` (or the system store) and
+    gives every request without its own timeout `(connect_timeout_s, timeout_s)`.
 
     requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own CA file
     (psf/requests#3829), which would make the emulator's CA, or a proxy's, unusable on
@@ -102,6 +144,9 @@ def make_session(ca_file: str | Path | None = None) -> requests.Session:
 
     session = _Session()
     session.verify = str(ca_file) if ca_file else True
+    adapter = TimeoutAdapter((connect_timeout_s, timeout_s))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
@@ -110,7 +155,9 @@ def connect(
 ) -> SalesforceClient:
     """The client for the org `config` names; relative paths in it are under `root`.
     `sync` (the `[sync]` section, defaults when None) gives the retry policy
-    (`max_request_attempts`, `backoff_base_s`). `overrides` go to SalesforceClient
+    (`max_request_attempts`, `backoff_base_s`) and the Bulk job deadline
+    (`bulk_job_timeout_s`); every HTTP call, logins included, has the section's
+    `connect_timeout_s` and `timeout_s`. `overrides` go to SalesforceClient
     (e.g. `backoff_base_s`, `poll_interval_s`, `max_request_attempts`)."""
     install_redaction()
     cfg = config
@@ -120,6 +167,8 @@ def connect(
         "object_name": cfg.object_name,
         "external_id": cfg.external_id,
         "timeout_s": cfg.timeout_s,
+        "connect_timeout_s": cfg.connect_timeout_s,
+        "bulk_job_timeout_s": retry.bulk_job_timeout_s,
         "max_request_attempts": retry.max_request_attempts,
         "backoff_base_s": retry.backoff_base_s,
         "bulk_query_threshold": cfg.bulk_query_threshold,
@@ -131,7 +180,7 @@ def connect(
     settings["poll_interval_s"] = 1.0
     settings.update(overrides)
     ca = str(_under(root, cfg.ca_file)) if cfg.ca_file else None
-    session = make_session(ca)
+    session = make_session(ca, **_timeouts(cfg))
     login, token, instance_url = auth.from_config(cfg, session)
     return SalesforceClient(
         instance_url=instance_url, access_token=token, login=login, session=session, **settings
@@ -152,6 +201,10 @@ def reset_emulator_org(config: SalesforceConfig, root: Path) -> None:
         reset_data(emulator_data_dir(config, root))
     except EmulatorBusy as exc:
         raise UsageError(str(exc)) from None
+
+
+def _timeouts(config: SalesforceConfig) -> dict[str, float]:
+    return {"connect_timeout_s": config.connect_timeout_s, "timeout_s": config.timeout_s}
 
 
 def _under(root: Path, relative: str) -> Path:
@@ -180,7 +233,7 @@ def _connect_emulator(
     data_dir = emulator_data_dir(config, root)
     info = _read_connection(data_dir / "connection.json")
     if info is not None:
-        session = make_session(info["ca_file"])
+        session = make_session(info["ca_file"], **_timeouts(config))
         login = auth.client_credentials(
             session, info["instance_url"], info["client_id"], info["client_secret"]
         )
@@ -208,7 +261,7 @@ def _connect_emulator(
     )
     register_secret(emu.client_secret)
     try:
-        session = make_session(emu.ca_file)
+        session = make_session(emu.ca_file, **_timeouts(config))
         login = auth.client_credentials(session, emu.instance_url, emu.client_id, emu.client_secret)
         token, instance_url = login()
     except BaseException:

@@ -48,4 +48,6 @@ def extract(
         schema=source.schema_name,
         full=full or not source.incremental,
         progress=progress,
+        connect_timeout_s=source.connect_timeout_s,
+        statement_timeout_s=source.statement_timeout_s,
     )

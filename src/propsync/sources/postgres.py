@@ -31,7 +31,7 @@ from typing import Any
 from propsync.engines import Engine
 from propsync.errors import SourceError
 from propsync.sources import load
-from propsync.sources.dsn import describe, scrub
+from propsync.sources.dsn import describe, scrub, with_timeouts
 from propsync.sources.stats import (
     ExtractStats,
     Progress,
@@ -45,16 +45,23 @@ BATCH_BYTES = 16 * 1024 * 1024  # ADBC batch size hint: bounded memory, few roun
 
 
 @contextmanager
-def _connection(dsn: str) -> Iterator[Any]:
+def _connection(
+    dsn: str, *, connect_timeout_s: int | None = None, statement_timeout_s: float | None = None
+) -> Iterator[Any]:
+    # heavy driver: imported on first use
     import adbc_driver_manager
     import adbc_driver_postgresql.dbapi as adbc
 
+    uri = with_timeouts(
+        dsn, connect_timeout_s=connect_timeout_s, statement_timeout_s=statement_timeout_s
+    )
     try:
-        con = adbc.connect(dsn, autocommit=True)
+        con = adbc.connect(uri, autocommit=True)
     except adbc_driver_manager.Error as exc:
-        raise SourceError(
-            f"cannot connect to the source {describe(dsn)}: {_first_line(scrub(str(exc), dsn))}"
-        ) from None
+        message = _first_line(scrub(str(exc), uri))
+        if "timeout expired" in message and uri != dsn and connect_timeout_s:
+            message += f" (no answer within connect_timeout_s = {connect_timeout_s})"
+        raise SourceError(f"cannot connect to the source {describe(dsn)}: {message}") from None
     try:
         yield con
     finally:
@@ -155,20 +162,26 @@ def extract_tables(
     detect_deletes: bool = True,
     overlap: timedelta = timedelta(0),
     progress: Progress | None = None,
+    connect_timeout_s: int | None = 10,
+    statement_timeout_s: float | None = None,
 ) -> ExtractStats:
     """Copy the RDS tables from PostgreSQL into the engine; return what was read.
 
     `full=False` reads only rows changed since the last extraction where that is
     safe (same source, same column types, a watermark in the engine); otherwise the
     table is read in full. `overlap` widens the incremental window backwards, for
-    sources whose writers hold long transactions. Raises SourceError naming the
-    table or column when the source does not match the contract.
+    sources whose writers hold long transactions. `connect_timeout_s` and
+    `statement_timeout_s` go into the DSN where it names none (see
+    `dsn.with_timeouts`). Raises SourceError naming the table or column when the
+    source does not match the contract, or host and port when it does not answer.
     """
     started = time.perf_counter()
     source = f"{describe(dsn)}?schema={schema}"
     stats = ExtractStats(source=source)
     wanted = specs(tuple(tables) if tables is not None else None)
-    with _connection(dsn) as con:
+    with _connection(
+        dsn, connect_timeout_s=connect_timeout_s, statement_timeout_s=statement_timeout_s
+    ) as con:
         reader = _Reader(con, dsn)
         reader.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", what="starting the snapshot")
         try:
