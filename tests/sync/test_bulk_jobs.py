@@ -60,3 +60,37 @@ def test_a_job_in_progress_is_left_then_reconciled_once(tmp_path: Path) -> None:
             assert len(list(state.audit.entries(run_id))) == 3
     finally:
         org.close()
+
+
+def test_a_bulk_job_past_its_deadline_ends_the_run_aborted_then_converges(
+    tmp_path: Path,
+) -> None:
+    from collections import Counter
+
+    from propsync.sync import run_sync
+
+    # Bulk API from 10 records; a job deadline of 1 s; the org keeps the job InProgress
+    # for more polls than fit in it, as a stuck job would.
+    org = make_org(
+        tmp_path / "org",
+        scale=250,
+        workflow_enabled=False,
+        sync={"bulk_threshold": 10, "bulk_job_timeout_s": 1.0},
+    )
+    try:
+        org.emu.set_knobs(inprogress_polls=6)
+        result = run_sync(org.ws, "create")
+        assert result.status == "ABORTED" and result.exit_code == 2
+        assert result.error is not None and "deadline" in result.error.lower()
+        record = org.ws.state().runs.get(result.run_id)
+        assert record is not None and record.status == "ABORTED"
+        org.emu.set_knobs(inprogress_polls=0)
+        # The next run reconciles the aborted job and sends what is left: only the
+        # records Salesforce refuses for their data (predicted, and failing alone).
+        again = run_sync(org.ws, "create")
+        create = again.plan.queues["create"]
+        assert again.totals()["failed"] == create.predicted_failures == create.records
+        assert run_sync(org.ws, "create").plan.records_to_write == 0
+        assert max(Counter(org.live_records_per_external_id()).values()) == 1
+    finally:
+        org.close()

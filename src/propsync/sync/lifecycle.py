@@ -13,8 +13,8 @@ outcome to the audit log as soon as it is known (a page at a time), and records 
 final status with the counts and the API calls the run made.
 
 How a run ends: the block returns (status from the counts, unless the block set one);
-a spent API quota (ABORTED, and the block is left without raising: the caller still
-reports the run); a lock held elsewhere or a tripped guardrail (ABORTED, raised); any
+a spent API quota or a Bulk API job past its deadline (ABORTED, and the block is left
+without raising: the caller still reports the run); a lock held elsewhere or a tripped guardrail (ABORTED, raised); any
 other propsync error (FAILED, raised); an interrupt or a bug (ABORTED, raised). Every
 way but kill -9 records the end; a killed run is marked ABORTED by the next one.
 """
@@ -28,7 +28,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from propsync.errors import GuardrailTripped, LockHeld, PropsyncError, QuotaExhausted
+from propsync.errors import (
+    BulkJobDeadline,
+    GuardrailTripped,
+    LockHeld,
+    PropsyncError,
+    QuotaExhausted,
+)
 from propsync.salesforce.client import SalesforceClient
 from propsync.state import StateStore
 from propsync.sync import audit
@@ -210,6 +216,9 @@ def recorded_run(
         status = run.status or status_of(run.counts.values())
     except QuotaExhausted as exc:
         status, run.error = "ABORTED", f"daily API quota spent: {exc}"
+        log.warning("run stopped: %s", run.error)
+    except BulkJobDeadline as exc:  # the job was aborted; the next run reconciles it
+        status, run.error = "ABORTED", f"Bulk API job past its deadline: {exc}"
         log.warning("run stopped: %s", run.error)
     except (GuardrailTripped, LockHeld) as exc:
         _finish(run, "ABORTED", str(exc))
