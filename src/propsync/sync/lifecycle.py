@@ -14,9 +14,10 @@ final status with the counts and the API calls the run made.
 
 How a run ends: the block returns (status from the counts, unless the block set one);
 a spent API quota or a Bulk API job past its deadline (ABORTED, and the block is left
-without raising: the caller still reports the run); a lock held elsewhere or a tripped guardrail (ABORTED, raised); any
-other propsync error (FAILED, raised); an interrupt or a bug (ABORTED, raised). Every
-way but kill -9 records the end; a killed run is marked ABORTED by the next one.
+without raising: the caller still reports the run); a lock held elsewhere or a tripped
+guardrail (ABORTED, raised); any other propsync error (FAILED, raised); an interrupt or a
+bug (ABORTED, raised). Every way but kill -9 records the end; a killed run is marked
+ABORTED by the next one.
 """
 
 from __future__ import annotations
