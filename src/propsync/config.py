@@ -407,6 +407,8 @@ TEMPLATE = """\
 #   dsn_env = "PROPSYNC_RDS_DSN"   # e.g. postgresql://user:pw@host:5432/db
 #   schema = "public"
 #   incremental = true             # re-read only rows whose updated_at moved
+#   connect_timeout_s = 10         # give up on a source that does not answer
+#   statement_timeout_s = 600      # off unless set
 kind = "duckdb"
 path = "rds.duckdb"
 
@@ -434,6 +436,8 @@ external_id = "snappt_property_id__c"
 # instance_url = "https://yourcompany.my.salesforce.com"
 # client_id_env = "PROPSYNC_SF_CLIENT_ID"
 # client_secret_env = "PROPSYNC_SF_CLIENT_SECRET"
+# connect_timeout_s = 10          # every login and API call: connect, then
+# timeout_s = 120                 # read deadline (retried as transient)
 
 [salesforce.emulator]
 data = "emulator"
@@ -445,6 +449,7 @@ workflow_enabled = true
 bulk_threshold = 2000        # Bulk API 2.0 at or above this many records, sObject Collections below
 max_change_share = 0.20      # refuse a Sync B that changes more than this share of matched records
 max_record_attempts = 4      # UNABLE_TO_LOCK_ROW and friends are resubmitted up to this many times
+# bulk_job_timeout_s = 3600  # a Bulk API job still running then is aborted; the run ends ABORTED
 
 [generate]
 scale = 9061
