@@ -27,6 +27,7 @@ from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.monitor.dashboard import serve as serve_dashboard
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -59,6 +60,7 @@ __all__ = [
     "build_models",
     "check_models",
     "compile_models",
+    "dashboard",
     "demo",
     "extract",
     "generate",
@@ -391,3 +393,20 @@ def start_emulator(
         raise UsageError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"cannot serve on port {chosen_port}: {exc}") from exc
+
+
+# --- monitoring: the dashboard ----------------------------------------------------------
+
+
+def dashboard(
+    workspace: WorkspaceLike = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the web dashboard over the workspace until interrupted ([dashboard] host
+    and port unless given; a non-loopback host needs the token of `token_env`).
+    `ready(url)` is called once it listens."""
+    with _opened(workspace) as ws:
+        serve_dashboard(ws, host=host, port=port, ready=ready)

@@ -1,0 +1,210 @@
+"""The web dashboard: read-only pages and one JSON endpoint per widget, over the data
+functions of `data.py`. Starlette; served by uvicorn (`serve`), alone (`propsync
+dashboard`) or inside `propsync serve`.
+
+It listens on 127.0.0.1 by default. On any other address it requires the token held by
+the variable `[dashboard] token_env` (refusing to start without one), sent as
+`Authorization: Bearer <token>`, or once as `?token=` (then kept in a cookie).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from propsync.config import DashboardConfig, is_loopback
+from propsync.errors import ConfigError, UsageError
+from propsync.monitor.dashboard import data, pages
+from propsync.workspace import Workspace
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+# widget name -> "green" | "yellow" | "red", from the health check when one is given
+Statuses = Callable[[Workspace], dict[str, str]]
+COOKIE = "propsync_dashboard"
+_REPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.html")
+
+
+def dashboard_token(config: DashboardConfig, host: str) -> str | None:
+    """The token requests must carry: required on a non-loopback address, optional (used
+    when set) on loopback."""
+    token = os.environ.get(config.token_env) or None
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"the dashboard listens on {host}, not a loopback address: set the token in "
+            f"${config.token_env} ([dashboard] token_env) or listen on 127.0.0.1"
+        )
+    return token
+
+
+def create_app(ws: Workspace, *, token: str | None, statuses: Statuses | None = None) -> Starlette:
+    """The dashboard over one workspace. Requests are served one at a time on the
+    workspace's engine (a DuckDB connection is not shared between threads)."""
+    # heavy driver: the web framework is imported only when a dashboard is made
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    lock = threading.Lock()
+
+    @contextmanager
+    def opened() -> Iterator[Workspace]:
+        with lock:
+            yield ws
+
+    def page(title: str, body: str) -> HTMLResponse:
+        return HTMLResponse(pages.layout(title, body, workspace=str(ws.root), refreshed=_now()))
+
+    def overview(request: Request) -> Response:
+        with opened() as w:
+            widgets = data.widgets(w.engine())
+            runs = data.recent_runs(w.state(), 10)
+            status = statuses(w) if statuses is not None else {}
+        return page("Overview", pages.overview(widgets, runs, status))
+
+    def runs(request: Request) -> Response:
+        with opened() as w:
+            recent = data.recent_runs(w.state(), _limit(request, 100))
+        return page("Runs", pages.runs_table(recent))
+
+    def run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        try:
+            with opened() as w:
+                report = data.run_details(w, run_id)
+        except UsageError as exc:
+            return page("Run not found", f"<p>{exc}</p>")
+        return page(f"Run {run_id}", pages.run_page(report))
+
+    def reports(request: Request) -> Response:
+        return page("Reports", pages.reports_page([p.name for p in data.reports(ws)]))
+
+    def report(request: Request) -> Response:
+        name = request.path_params["name"]
+        found = {p.name: p for p in data.reports(ws)}
+        if not _REPORT_NAME.fullmatch(name) or name not in found:
+            return page("Report not found", f"<p>no report {name}</p>")
+        return FileResponse(found[name], media_type="text/html")
+
+    def widgets_json(request: Request) -> Response:
+        with opened() as w:
+            return JSONResponse([x.to_json() for x in data.widgets(w.engine())])
+
+    def widget_json(request: Request) -> Response:
+        build = data.WIDGETS.get(request.path_params["name"])
+        if build is None:
+            return JSONResponse({"error": "no such widget", "widgets": list(data.WIDGETS)}, 404)
+        with opened() as w:
+            return JSONResponse(build(w.engine()).to_json())
+
+    def runs_json(request: Request) -> Response:
+        with opened() as w:
+            recent = data.recent_runs(w.state(), _limit(request, 100))
+        return JSONResponse([_plain(r.to_json()) for r in recent])
+
+    def run_json(request: Request) -> Response:
+        try:
+            with opened() as w:
+                report = data.run_details(w, request.path_params["run_id"])
+        except UsageError as exc:
+            return JSONResponse({"error": str(exc)}, 404)
+        return JSONResponse(_plain(report.to_json()))
+
+    app = Starlette(
+        routes=[
+            Route("/", overview),
+            Route("/runs", runs),
+            Route("/runs/{run_id}", run),
+            Route("/reports", reports),
+            Route("/reports/{name}", report),
+            Route("/api/widgets", widgets_json),
+            Route("/api/widgets/{name}", widget_json),
+            Route("/api/runs", runs_json),
+            Route("/api/runs/{run_id}", run_json),
+        ]
+    )
+    if token is not None:
+        _require_token(app, token, RedirectResponse)
+    return app
+
+
+def _require_token(app: Starlette, token: str, redirect: Any) -> None:
+    # heavy driver (web framework)
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.responses import PlainTextResponse
+
+    async def check(request: Any, call_next: Any) -> Any:
+        given = request.query_params.get("token")
+        header = request.headers.get("authorization", "")
+        sent = given or request.cookies.get(COOKIE) or header.removeprefix("Bearer ").strip()
+        if not sent or not hmac.compare_digest(sent.encode(), token.encode()):
+            return PlainTextResponse("a valid dashboard token is required", status_code=401)
+        if given:  # once by URL, then by cookie, so the token leaves the address bar
+            response = redirect(request.url.remove_query_params("token"), status_code=303)
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            return response
+        return await call_next(request)
+
+    app.add_middleware(BaseHTTPMiddleware, dispatch=check)
+
+
+def _limit(request: Request, default: int) -> int:
+    try:
+        return max(1, min(1000, int(request.query_params.get("limit", default))))
+    except ValueError:
+        return default
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def serve(
+    ws: Workspace,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    statuses: Statuses | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the dashboard until interrupted (SIGINT / SIGTERM). `ready(url)` is called
+    once it listens."""
+    import uvicorn  # heavy driver: imported on first use
+
+    cfg = ws.config.dashboard
+    bind = host or cfg.host
+    token = dashboard_token(cfg, bind)
+    app = create_app(ws, token=token, statuses=statuses)
+    config = uvicorn.Config(
+        app, host=bind, port=cfg.port if port is None else port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    if ready is not None:
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original(sockets=sockets)
+            bound = server.servers[0].sockets[0].getsockname() if server.servers else (bind, port)
+            ready(f"http://{bound[0]}:{bound[1]}/")
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run()
