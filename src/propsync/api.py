@@ -28,6 +28,7 @@ from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
 from propsync.monitor.dashboard import serve as serve_dashboard
+from propsync.monitor.scheduler import serve as run_service
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -70,6 +71,7 @@ __all__ = [
     "plan",
     "run_details",
     "runs",
+    "serve",
     "show_model",
     "start_emulator",
     "sync",
@@ -410,3 +412,20 @@ def dashboard(
     `ready(url)` is called once it listens."""
     with _opened(workspace) as ws:
         serve_dashboard(ws, host=host, port=port, ready=ready)
+
+
+def serve(
+    workspace: str | Path | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    run_at_start: bool = False,
+    ready: Callable[[str], None] | None = None,
+) -> int:
+    """The scheduler ([schedule]: Sync A, Sync B, the queue measurement), the dashboard
+    and the alerts in one process, until SIGTERM / Ctrl-C; returns the exit code (0
+    after a clean stop: the sync in flight finishes its batch and records its run).
+    `run_at_start` runs every job once at start."""
+    return run_service(
+        _config_path(workspace), host=host, port=port, run_at_start=run_at_start, ready=ready
+    )

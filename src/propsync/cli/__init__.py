@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from propsync import api
-from propsync.cli import dashboard, demo, emulator, extract, generate, models, sync
+from propsync.cli import dashboard, demo, emulator, extract, generate, models, serve, sync
 from propsync.cli.common import Context, error_handler
 
 
@@ -98,5 +98,6 @@ for command in (
     sync.runs_grp,
     demo.demo_cmd,
     dashboard.dashboard_cmd,
+    serve.serve_cmd,
 ):
     main.add_command(command)

@@ -266,13 +266,6 @@ class Engine(ABC):
             with contextlib.suppress(EngineError):  # the engine may be closed by now
                 self._set_setting("memory_limit", str(current))
 
-    def reader(self) -> Engine:
-        """An engine for reading on another thread while this one works (the dashboard
-        inside `propsync serve` while a sync runs). Adapters whose connection is not
-        safe to share return a connection of their own; close it after use. The
-        default is this engine itself (one that serialises its own calls)."""
-        return self
-
     def close(self) -> None:  # noqa: B027 - optional for adapters without resources
         """Release the connection."""
 

@@ -182,16 +182,5 @@ class DuckDBEngine(Engine):
         if name == "memory_limit":
             self._memory_limit = Size.parse(str(value))
 
-    def reader(self) -> DuckDBEngine:
-        """A second connection to the same database (DuckDB's `cursor()`): it sees the
-        tables and views, runs beside this connection on another thread, and has its
-        own temporary tables and settings."""
-        other = DuckDBEngine.__new__(DuckDBEngine)
-        Engine.__init__(other, self.tracer)
-        other.path = self.path
-        other.con = self.con.cursor()
-        other._set_setting("TimeZone", "UTC")
-        return other
-
     def close(self) -> None:
         self.con.close()

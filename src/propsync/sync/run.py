@@ -18,6 +18,7 @@ guardrail, and write each queue, auditing every record as soon as its outcome is
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from propsync.sync.lifecycle import (
     RecordedRun,
     recorded_run,
 )
-from propsync.sync.mapping import CREATE_VIEW, UPDATE_VIEW, mq
+from propsync.sync.measure import count_changes, count_create, count_update
 from propsync.sync.payload import WriteItem, items_from_batch
 from propsync.sync.plan import QueuePlan, SyncPlan, Which, queues_of
 from propsync.sync.prepare import Ids, compute_plan, prefetch, restriction
@@ -113,12 +114,15 @@ def run_sync(
     retry_failed: bool = False,
     client: SalesforceClient | None = None,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Run Sync A (`create`), Sync B (`update`) or both (`all`, A first).
 
     Raises LockHeld when another run holds a sync's lock, GuardrailTripped when Sync B
     would change too much (unless `force`). A spent API quota ends the run ABORTED and
-    returns; other errors end it FAILED and propagate."""
+    returns; other errors end it FAILED and propagate. Once `stop` is set (a scheduler
+    shutting down), the batch in flight is finished and audited and the run ends
+    ABORTED, saying so."""
     queues = queues_of(which)
     restrict = restriction(ws, pilot, ids)
     params = {
@@ -157,7 +161,7 @@ def run_sync(
                 guardrail(the_plan, ws.config.sync.max_change_share, force)
         if not dry_run:
             with run.phase("write"):
-                _write(run, the_plan, progress)
+                _write(run, the_plan, progress, stop)
         log.info("sync %s finished", which)
     assert run.status is not None
     return RunResult(
@@ -195,35 +199,39 @@ def _record_queues(run: RecordedRun, p: SyncPlan) -> None:
     counted from the plan where it already has them."""
     engine = run.ws.engine()
     create_plan, update_plan = p.queues.get("create"), p.queues.get("update")
-    create = (
-        create_plan.matched
-        if create_plan is not None
-        else int(engine.scalar(f"SELECT count(*) FROM {CREATE_VIEW}") or 0)
-    )
-    update = (
-        update_plan.matched
-        if update_plan is not None
-        else int(engine.scalar(f"SELECT count(*) FROM {UPDATE_VIEW}") or 0)
-    )
+    create = create_plan.matched if create_plan is not None else count_create(engine)
+    update = update_plan.matched if update_plan is not None else count_update(engine)
     if update_plan is not None and p.restriction is None:
         changes = update_plan.records
     else:
-        sql = f"SELECT count(*) FROM {UPDATE_VIEW} WHERE {mq.HAS_CHANGES_COLUMN}"
-        changes = int(engine.scalar(sql) or 0)
+        changes = count_changes(engine)
     run.state.queue_sizes.record(create, update, changes=changes, run_id=run.run_id)
 
 
-def _write(run: RecordedRun, p: SyncPlan, progress: Progress | None) -> None:
+def _write(
+    run: RecordedRun, p: SyncPlan, progress: Progress | None, stop: threading.Event | None
+) -> None:
     journal = BulkJournal(run.state, run.run_id, run.ws.path(JOBS_DIR))
     writer = Writer(run.client, run.ws.config.sync, journal=journal)
     # The writes only page through the plan's tables: give DuckDB's cache back, for
     # the writer's Bulk jobs.
     with run.ws.engine().memory_limit_at_most(WRITE_MEMORY_LIMIT):
         for q in p.queues.values():
-            _write_queue(run, writer, q, progress)
+            _write_queue(run, writer, q, progress, stop)
+            if stop is not None and stop.is_set():
+                run.status = "ABORTED"
+                run.error = "stopped after the batch in flight (shutdown)"
+                log.warning("run stopped: %s", run.error)
+                return
 
 
-def _write_queue(run: RecordedRun, writer: Writer, q: QueuePlan, progress: Progress | None) -> None:
+def _write_queue(
+    run: RecordedRun,
+    writer: Writer,
+    q: QueuePlan,
+    progress: Progress | None,
+    stop: threading.Event | None,
+) -> None:
     if not q.records:
         return
     log.info("%s: writing %d record(s) by %s", q.queue, q.records, q.mode)
@@ -235,6 +243,8 @@ def _write_queue(run: RecordedRun, writer: Writer, q: QueuePlan, progress: Progr
         done += len(outcomes)
         if progress is not None:
             progress(q.queue, done, q.records)
+        if stop is not None and stop.is_set():
+            return
 
 
 def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:

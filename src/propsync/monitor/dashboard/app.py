@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import os
 import re
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from propsync.config import DashboardConfig, is_loopback
-from propsync.errors import ConfigError, UsageError
+from propsync.errors import ConfigError, EngineError, StateError, UsageError
 from propsync.monitor.dashboard import data, pages
 from propsync.workspace import Workspace
 
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 # widget name -> "green" | "yellow" | "red", from the health check when one is given
 Statuses = Callable[[Workspace], dict[str, str]]
 COOKIE = "propsync_dashboard"
+RETRIES, RETRY_PAUSE_S = 4, 0.5
+log = logging.getLogger("propsync.dashboard")
 _REPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.html")
 
 
@@ -119,22 +124,40 @@ def create_app(ws: Workspace, *, token: str | None, statuses: Statuses | None = 
             return JSONResponse({"error": str(exc)}, 404)
         return JSONResponse(_plain(report.to_json()))
 
-    app = Starlette(
-        routes=[
-            Route("/", overview),
-            Route("/runs", runs),
-            Route("/runs/{run_id}", run),
-            Route("/reports", reports),
-            Route("/reports/{name}", report),
-            Route("/api/widgets", widgets_json),
-            Route("/api/widgets/{name}", widget_json),
-            Route("/api/runs", runs_json),
-            Route("/api/runs/{run_id}", run_json),
-        ]
-    )
+    endpoints = {
+        "/": overview,
+        "/runs": runs,
+        "/runs/{run_id}": run,
+        "/reports": reports,
+        "/reports/{name}": report,
+        "/api/widgets": widgets_json,
+        "/api/widgets/{name}": widget_json,
+        "/api/runs": runs_json,
+        "/api/runs/{run_id}": run_json,
+    }
+    app = Starlette(routes=[Route(path, _guarded(fn)) for path, fn in endpoints.items()])
     if token is not None:
         _require_token(app, token, RedirectResponse)
     return app
+
+
+def _guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """A page or endpoint that answers while a sync rebuilds the tables it reads: an
+    engine or state error is retried a few times, then answered 503 with the reason."""
+    from starlette.responses import PlainTextResponse  # heavy driver (web framework)
+
+    def guarded(request: Request) -> Response:
+        for attempt in range(RETRIES):
+            try:
+                return endpoint(request)
+            except (EngineError, StateError) as exc:
+                if attempt == RETRIES - 1:
+                    log.warning("dashboard %s: %s", request.url.path, exc)
+                    return PlainTextResponse(f"busy, try again: {exc}", status_code=503)
+                time.sleep(RETRY_PAUSE_S)
+        raise AssertionError("unreachable")
+
+    return guarded
 
 
 def _require_token(app: Starlette, token: str, redirect: Any) -> None:
@@ -207,4 +230,17 @@ def serve(
             ready(f"http://{bound[0]}:{bound[1]}/")
 
         server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    # uvicorn stops on SIGINT / SIGTERM, then sends the signal again to the handler it
+    # found; ours takes it, so the caller (`propsync serve`) can finish its own shutdown
+    # (the sync in flight) and exit 0.
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, _stopped) for sig in stopping}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    """The dashboard has stopped for this signal; nothing more to do here."""
