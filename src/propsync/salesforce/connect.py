@@ -169,6 +169,8 @@ def _read_connection(path: Path) -> dict[str, Any] | None:
         if not info.get(key):
             raise ConfigError(f"{path}: emulator connection file lacks {key}")
     register_secret(info["client_secret"])
+    if info.get("admin_token"):
+        register_secret(info["admin_token"])
     return info
 
 
@@ -191,10 +193,12 @@ def _connect_emulator(
             )
             session.close()
         else:
-            return SalesforceClient(
+            client = SalesforceClient(
                 instance_url=instance_url, access_token=token, login=login, session=session,
                 **settings,
             )  # fmt: skip
+            client.emulator_admin_token = info.get("admin_token")
+            return client
     emu = Emulator.start(
         data_dir,
         port=ecfg.port,
@@ -204,6 +208,7 @@ def _connect_emulator(
         daily_api_limit=ecfg.daily_api_limit,
     )
     register_secret(emu.client_secret)
+    register_secret(emu.admin_token)
     try:
         session = make_session(emu.ca_file)
         login = auth.client_credentials(session, emu.instance_url, emu.client_id, emu.client_secret)
@@ -212,7 +217,7 @@ def _connect_emulator(
         emu.stop()
         raise
     log.info("started the emulator at %s", emu.instance_url)
-    return SalesforceClient(
+    client = SalesforceClient(
         instance_url=instance_url,
         access_token=token,
         login=login,
@@ -220,3 +225,5 @@ def _connect_emulator(
         on_close=emu.stop,
         **settings,
     )
+    client.emulator_admin_token = emu.admin_token
+    return client
