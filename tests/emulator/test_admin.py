@@ -88,14 +88,19 @@ def test_every_file_under_the_data_folder_is_private(
 
 def test_a_folder_left_open_is_locked_down_at_start(tmp_path: Path, permissive_umask: None) -> None:
     """A data folder written by an older emulator (or copied with cp) with 0644 files
-    and 0755 folders is made private when a server starts on it, before it serves."""
+    and 0755 folders is made private when a server starts on it, before it serves;
+    a file in the folder that is not the emulator's is left alone."""
     data = tmp_path / "org"
     with Emulator.start(data) as emu:
         _exercise(emu)
     for p in [data, *data.rglob("*")]:
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    notes = data / "notes.txt"  # not the emulator's: left as it is
+    notes.write_text("mine")
+    os.chmod(notes, 0o644)
     with Emulator.start(data):
         modes = _modes(data)
+        assert modes.pop("notes.txt") == 0o644
         assert {m for n, m in modes.items() if (data / n).is_dir()} == {0o700}
         assert {m for n, m in modes.items() if not (data / n).is_dir()} == {0o600}
 

@@ -50,9 +50,9 @@ Emulated (REST API v50.0-v62.0, one org, objects from JSON definitions):
   sf_property_id__c as the workflow user, `workflow_delay_s` after create.
 - Knobs: latency, lock errors (plain and wrapped), 503s, session expiry, quota,
   a failing job, InProgress polls, shuffled results, seed; validated (rates 0..1,
-  durations >= 0, counts integers >= 0). They, the `/_emulator/` admin endpoints and the `X-Emulator-Knobs` header
-  need the admin token of connection.json; the data folder is private (0600/0700).
-  See test_admin.py.
+  durations >= 0, counts integers >= 0). They, the `/_emulator/` admin endpoints
+  and the `X-Emulator-Knobs` header need the admin token of connection.json; the
+  data folder is private (0600/0700). See test_admin.py.
 
 Not emulated: Bulk API 1.0, Composite/batch/tree/graph resources, SOSL,
 relationship queries, aggregate functions other than COUNT(), GROUP BY,

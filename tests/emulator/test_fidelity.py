@@ -179,7 +179,7 @@ def test_soql_of_megabytes(api: Api, sf: Any) -> None:
     Long" (help.salesforce.com article 000386264, "Maximum number of rows returned by
     SOQL queries over the REST API"): the emulator does the same, and simple-salesforce
     raises for it as for any 4xx."""
-    from simple_salesforce.exceptions import SalesforceError
+    from simple_salesforce.exceptions import SalesforceError  # heavy driver: on first use
 
     huge = f"SELECT Id FROM {OBJECT} WHERE Name = '{'x' * 2_000_000}'"
     r = _bulk_query(api, huge)
@@ -197,6 +197,7 @@ def test_malformed_query_through_simple_salesforce(sf: Any) -> None:
     """simple-salesforce maps Salesforce's 400 to SalesforceMalformedRequest; a query
     past the emulator's nesting limit meets the same exception a real org's
     MALFORMED_QUERY raises, not SalesforceGeneralError (500)."""
+    # heavy driver: imported on first use
     from simple_salesforce.exceptions import SalesforceMalformedRequest
 
     with pytest.raises(SalesforceMalformedRequest) as err:

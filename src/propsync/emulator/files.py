@@ -57,20 +57,36 @@ def write_private(path: Path, data: bytes | str) -> None:
         fh.write(data)
 
 
+# What the emulator keeps in its data folder; `lock_down` touches these and nothing
+# else, so a data folder that also holds other files (`--data .`) keeps them as they are.
+OWN_FILES = ("org.sqlite", "org.sqlite-wal", "org.sqlite-shm", "org.sqlite-journal",
+             "connection.json")  # fmt: skip
+OWN_DIRS = ("tls", "jobs", "jwt", "jwt-client")
+
+
 def lock_down(root: Path) -> None:
-    """Make everything under `root` private (a folder left by an older emulator, or
-    files a tool copied in): files 0600, folders 0700. Symbolic links are left alone."""
+    """Make the emulator's own files under `root` private (a folder left by an older
+    emulator, or copied with cp): files 0600, folders 0700, `root` itself 0700.
+    Symbolic links and files that are not the emulator's are left alone."""
     if not root.is_dir():
         return
     os.chmod(root, DIR_MODE)
-    for base, dirs, files in os.walk(root):
-        for name in dirs:
-            p = Path(base, name)
-            if not p.is_symlink():
-                with contextlib.suppress(FileNotFoundError):
-                    os.chmod(p, DIR_MODE)
-        for name in files:
-            p = Path(base, name)
-            if not p.is_symlink():
-                with contextlib.suppress(FileNotFoundError):
-                    os.chmod(p, FILE_MODE)
+    for name in OWN_FILES:
+        _chmod(root / name, FILE_MODE)
+    for name in OWN_DIRS:
+        top = root / name
+        if not top.is_dir() or top.is_symlink():
+            continue
+        _chmod(top, DIR_MODE)
+        for base, dirs, files in os.walk(top):
+            for d in dirs:
+                _chmod(Path(base, d), DIR_MODE)
+            for f in files:
+                _chmod(Path(base, f), FILE_MODE)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    if path.is_symlink():
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(path, mode)
