@@ -42,6 +42,7 @@ class Api:
         headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
         if knobs is not None:
             headers["X-Emulator-Knobs"] = json.dumps(knobs)
+            headers.update(self.emu.admin_headers())
         url = path if path.startswith("https://") else self.base + path
         return self.s.request(method, url, headers=headers, timeout=60, **kw)
 

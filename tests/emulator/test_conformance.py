@@ -28,7 +28,11 @@ Emulated (REST API v50.0-v62.0, one org, objects from JSON definitions):
   COUNT(), WHERE comparisons, IN/NOT IN, LIKE, AND/OR/NOT with parentheses,
   NULL tests, date/datetime literals, TODAY/YESTERDAY/TOMORROW/LAST_N_DAYS/
   NEXT_N_DAYS, ORDER BY ASC/DESC NULLS FIRST/LAST, LIMIT, OFFSET); anything
-  else 400 MALFORMED_QUERY (INVALID_FIELD / INVALID_TYPE for unknown names).
+  else 400 MALFORMED_QUERY (INVALID_FIELD / INVALID_TYPE for unknown names), as is
+  a query past the limits (100,000 characters, OFFSET 2,000 with
+  NUMBER_OUTSIDE_VALID_RANGE, dates 1700-4000, the emulator's nesting limit), never
+  a 500; a URI over 16,384 bytes answers 414. Text compares case-insensitively for
+  every letter (Unicode case folding). See test_fidelity.py.
 - Bulk API 2.0 ingest (insert, update, upsert, delete): create, one CSV upload,
   UploadComplete / Aborted, job info, list, delete; results successfulResults
   (sf__Id, sf__Created), failedResults (sf__Id, sf__Error), unprocessedrecords,
@@ -39,11 +43,16 @@ Emulated (REST API v50.0-v62.0, one org, objects from JSON definitions):
   CreatedDate/CreatedById/LastModifiedDate/LastModifiedById/SystemModstamp/
   IsDeleted; audit fields settable on insert (org permission, knob
   `set_audit_fields`); the unique external id is case-insensitive and applies
-  to records outside the recycle bin.
+  to records outside the recycle bin. Empty text is null (so "" in a required
+  field is REQUIRED_FIELD_MISSING). A DML request fully received is committed even
+  if its client has gone before the answer.
 - The workflow that creates a Property__c and writes its Id to
   sf_property_id__c as the workflow user, `workflow_delay_s` after create.
 - Knobs: latency, lock errors (plain and wrapped), 503s, session expiry, quota,
-  a failing job, InProgress polls, shuffled results, seed.
+  a failing job, InProgress polls, shuffled results, seed; validated (rates 0..1,
+  durations >= 0, counts integers >= 0). They, the `/_emulator/` admin endpoints
+  and the `X-Emulator-Knobs` header need the admin token of connection.json; the
+  data folder is private (0600/0700). See test_admin.py.
 
 Not emulated: Bulk API 1.0, Composite/batch/tree/graph resources, SOSL,
 relationship queries, aggregate functions other than COUNT(), GROUP BY,
@@ -52,9 +61,10 @@ sharing, triggers, validation rules and flows other than the one workflow,
 more than one sObject type in one Collections write request, multiple uploads per
 ingest job (refused as Salesforce does), PK chunking, gzip request bodies,
 the CSV `lineEnding` mismatch check, per-org time zones (UTC), picklists,
-API versions below 50.0, Salesforce's internal retry of locked rows, case-insensitive
-comparison beyond ASCII letters (SQLite NOCASE),
-access control on the `/_emulator/` admin endpoints (the server binds 127.0.0.1).
+API versions below 50.0, Salesforce's internal retry of locked rows, locale-specific
+case rules (Turkish i) and locale collation of accented letters in ORDER BY (folded
+text sorts by code point), OFFSET refused in Bulk API queries, the 431 for over-long
+headers, the 1700-4000 date range on record writes.
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ def test_query_batch_size_and_bulk_chunk_size(api: Api, emu: Emulator) -> None:
 def test_bad_knobs_are_refused(api: Api, emu: Emulator) -> None:
     r = api.req("GET", "/limits/", knobs={"no_such_knob": 1})
     assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALID_KNOBS"
-    r = api.req("GET", "/limits/", headers={"X-Emulator-Knobs": "not json"})
+    r = api.req("GET", "/limits/", headers={"X-Emulator-Knobs": "not json", **emu.admin_headers()})
     assert r.status_code == 400
     with pytest.raises(ValueError, match="unknown emulator knob"):
         emu.set_knobs(no_such_knob=1)
@@ -201,6 +201,7 @@ def test_bad_knobs_are_refused(api: Api, emu: Emulator) -> None:
 
 def test_admin_endpoints(emu: Emulator) -> None:
     s = emu.session()
+    s.headers.update(emu.admin_headers())
     r = s.post(f"{emu.instance_url}/_emulator/knobs", json={"latency_ms": 5})
     assert r.status_code == 200 and r.json()["latency_ms"] == 5 and emu.knobs.latency_ms == 5
     usage = s.get(f"{emu.instance_url}/_emulator/usage").json()

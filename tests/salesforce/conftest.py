@@ -36,9 +36,11 @@ def make_client(emu: Emulator, **kw: Any) -> SalesforceClient:
     token, url = login()
     settings: dict[str, Any] = {"poll_interval_s": 0.02, "backoff_base_s": 0.01}
     settings.update(kw)
-    return SalesforceClient(
+    client = SalesforceClient(
         instance_url=url, access_token=token, login=login, session=session, **settings
     )
+    client.emulator_admin_token = emu.admin_token  # as connect() does for the emulator
+    return client
 
 
 @pytest.fixture

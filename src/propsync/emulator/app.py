@@ -5,7 +5,14 @@ routes to the REST and Bulk API handlers.
 
 Admin endpoints for tests and benchmarks, outside the Salesforce API and never
 counted: `GET /_emulator/usage`, `POST /_emulator/usage/reset`,
-`GET|POST /_emulator/knobs`.
+`GET|POST /_emulator/knobs`. They, and any other `/_emulator/` path, answer 401
+without the server's admin token in `X-Emulator-Admin-Token` (connection.json,
+`Emulator.admin_token`). A request carrying `X-Emulator-Knobs` without that token
+is refused (401 INVALID_ADMIN_TOKEN) before anything else happens: refused rather
+than ignored, so a caller that forgot the token learns it at once instead of
+running with knobs it believes are set.
+
+Like Salesforce, a URI longer than 16,384 bytes answers 414.
 """
 
 from __future__ import annotations
@@ -21,15 +28,17 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from propsync.emulator import auth, bulk, knobs, rest, workflow
+from propsync.emulator.knobs import ADMIN_HEADER, KNOBS_HEADER
 from propsync.emulator.org import API_VERSIONS, WORKFLOW_USER, Org
 
 log = logging.getLogger(__name__)
 _API = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+MAX_URI_BYTES = 16_384  # Salesforce: a longer URI answers 414 URI Too Long
 Handler = Callable[[rest.Call], rest.Reply]
 
 
@@ -123,6 +132,14 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
     """The ASGI app serving `org`."""
 
     async def api(request: Request) -> Response:
+        raw_uri = len(request.scope.get("raw_path") or b"") + len(request.scope["query_string"])
+        if raw_uri + 1 > MAX_URI_BYTES:
+            return _json_response(414, [{"message": f"URI Too Long (over {MAX_URI_BYTES} bytes)",
+                                         "errorCode": "URI_TOO_LONG"}])  # fmt: skip
+        knob_header = request.headers.get(KNOBS_HEADER)
+        if knob_header is not None and not org.is_admin(request.headers.get(ADMIN_HEADER)):
+            msg = f"{KNOBS_HEADER} needs the emulator's admin token in {ADMIN_HEADER}"
+            return _json_response(401, [{"message": msg, "errorCode": "INVALID_ADMIN_TOKEN"}])
         m = _API.match(request.url.path)
         if m is None:
             return _json_response(404, [{"message": "The requested resource does not exist",
@@ -133,7 +150,7 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
                                          "errorCode": "NOT_FOUND"}])  # fmt: skip
         await run_in_threadpool(workflow.apply_due, org.store, WORKFLOW_USER)
         try:
-            override = knobs.parse_header(request.headers.get("x-emulator-knobs", "{}"))
+            override = knobs.parse_header(knob_header or "{}")
             k = org.knobs.updated(**override)
         except ValueError as exc:
             return _json_response(400, [{"message": str(exc), "errorCode": "INVALID_KNOBS"}])
@@ -158,7 +175,10 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
             err = [{"message": msg, "errorCode": "SERVER_UNAVAILABLE"}]
             return _json_response(503, err, limit_info)
         parts = [s for s in tail.split("/") if s]
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the body never fully arrived: nothing was received
+            return Response(status_code=400)
         call = rest.Call(
             org=org, method=request.method, version=version, parts=parts,
             params=dict(parse_qsl(request.url.query, keep_blank_values=True)),
@@ -205,12 +225,22 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
         status, xml = await run_in_threadpool(auth.soap_login, org, text, version)
         return Response(xml, status, media_type="text/xml")
 
+    def refused(request: Request) -> Response | None:
+        if org.is_admin(request.headers.get(ADMIN_HEADER)):
+            return None
+        return _json_response(401, {"error": f"the emulator's admin token is required in "
+                                             f"{ADMIN_HEADER} (see connection.json)"})  # fmt: skip
+
     async def admin_usage(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
         if request.method == "POST":
             await run_in_threadpool(org.store.reset_usage)
         return _json_response(200, await run_in_threadpool(org.usage))
 
     async def admin_knobs(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
         if request.method == "POST":
             try:
                 changes = json.loads(await request.body() or b"{}")
@@ -218,6 +248,11 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
             except (ValueError, TypeError) as exc:
                 return _json_response(400, {"error": str(exc)})
         return _json_response(200, org.knobs.as_dict())
+
+    async def admin_other(request: Request) -> Response:
+        if (no := refused(request)) is not None:
+            return no
+        return _json_response(404, {"error": f"no admin endpoint {request.url.path}"})
 
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
     routes = [
@@ -229,6 +264,7 @@ def create_app(org: Org, jobs: bulk.Jobs) -> Starlette:
         Route("/_emulator/usage", admin_usage, methods=["GET"]),
         Route("/_emulator/usage/reset", admin_usage, methods=["POST"]),
         Route("/_emulator/knobs", admin_knobs, methods=["GET", "POST"]),
+        Route("/_emulator/{rest:path}", admin_other, methods=methods),
         Route("/services/data/{rest:path}", api, methods=methods),
     ]
     return Starlette(routes=routes)

@@ -24,6 +24,7 @@ from typing import Any
 
 from propsync.emulator import bulk_worker
 from propsync.emulator.bulk_common import DELIMITERS, LINE_ENDINGS, JobPrivate
+from propsync.emulator.files import open_private, private_dir, write_private
 from propsync.emulator.ids import mint
 from propsync.emulator.knobs import Knobs
 from propsync.emulator.org import Org
@@ -55,8 +56,7 @@ class Jobs:
 
     def __init__(self, org: Org) -> None:
         self.org = org
-        self.root = org.data_dir / "jobs"
-        self.root.mkdir(exist_ok=True)
+        self.root = private_dir(org.data_dir / "jobs")
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._worker = threading.Thread(target=self._run, name="emulator-bulk", daemon=True)
@@ -179,7 +179,7 @@ class Jobs:
         )
         if op != "upsert":
             del info["externalIdFieldName"]
-        self.dir(job_id).mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir(job_id))
         self._save(info, JobPrivate(user_id=user, knobs={}))
         return info
 
@@ -196,7 +196,7 @@ class Jobs:
             )  # fmt: skip
         if not data:
             raise JobError(400, "INVALIDJOB", "InvalidBatch : Empty CSV data")
-        path.write_bytes(data)
+        write_private(path, data)
 
     def set_state(self, job_id: str, kind: str, state: str, knobs: Knobs) -> dict[str, Any]:
         with self._lock:
@@ -291,8 +291,8 @@ class Jobs:
         info.update({"operation": op, "object": q.obj.name, "jobType": "V2Query"})
         info.update({"numberRecordsProcessed": 0, "retries": 0, "totalProcessingTime": 0})
         info["state"] = "UploadComplete"
-        self.dir(job_id).mkdir(parents=True, exist_ok=True)
-        (self.dir(job_id) / "query.soql").write_text(str(body["query"]), "utf-8")
+        private_dir(self.dir(job_id))
+        write_private(self.dir(job_id) / "query.soql", str(body["query"]))
         knobs = self.org.knobs
         private = JobPrivate(user_id=user, knobs=knobs.as_dict(), polls_left=knobs.inprogress_polls)
         self._save(info, private)
@@ -375,7 +375,7 @@ class Jobs:
     def _write_unprocessed(self, info: dict[str, Any], skip_rows: int) -> None:
         d = self.dir(info["id"])
         src = d / "data.csv"
-        with open(d / "unprocessed.csv", "w", newline="", encoding="utf-8") as out:
+        with open_private(d / "unprocessed.csv", "w", newline="", encoding="utf-8") as out:
             if not src.exists():
                 return
             w = csv.writer(out, delimiter=DELIMITERS[info["columnDelimiter"]],

@@ -15,6 +15,7 @@ from typing import Any
 
 from propsync.emulator import dml
 from propsync.emulator.bulk_common import DELIMITERS, LINE_ENDINGS, JobBook
+from propsync.emulator.files import open_private
 from propsync.emulator.inputs import CsvShape
 from propsync.emulator.knobs import Knobs
 from propsync.emulator.soql import parse
@@ -97,7 +98,7 @@ def process_ingest(jobs: JobBook, job_id: str) -> None:
                 items = [shape.item(r) for r in rows]
                 dml.execute(ctx, obj, op, items, ext_field=ext, before_commit=commit)
     ms = int((time.time() - started) * 1000)
-    with open(d / "unprocessed.csv", "w", newline="", encoding="utf-8") as un:
+    with open_private(d / "unprocessed.csv", "w", newline="", encoding="utf-8") as un:
         csv.writer(un, delimiter=delim, lineterminator=eol).writerow(header)
     jobs._finish(
         job_id, "JobComplete", numberRecordsProcessed=progress["rows"],
@@ -117,7 +118,7 @@ def _open_results(
                            ("failed.csv", ["sf__Id", "sf__Error"])):  # fmt: skip
             buf = io.StringIO()
             csv.writer(buf, delimiter=delim, lineterminator=eol).writerow([*cols, *header])
-            fh = open(d / name, "wb")  # noqa: SIM115 - closed by the caller's with
+            fh = open_private(d / name, "wb")  # closed by the caller's with
             size = fh.write(buf.getvalue().encode("utf-8"))
             progress["ok" if name == "success.csv" else "bad"] = size
             files.append(fh)
@@ -166,7 +167,7 @@ def process_query(jobs: JobBook, job_id: str) -> None:
     w = csv.writer(buf, delimiter=delim, lineterminator=eol, quoting=csv.QUOTE_ALL)
     fields = q.fields
     n = 0
-    with open(d / "result.csv", "wb") as out:
+    with open_private(d / "result.csv", "wb") as out:
         w.writerow([f.name for f in fields])
         chunk = buf.getvalue().encode("utf-8")
         out.write(chunk)
@@ -186,7 +187,7 @@ def process_query(jobs: JobBook, job_id: str) -> None:
                 pos += len(data)
                 n += 1
     offsets.append(pos)  # end of file; offsets[0] is also the header's length
-    with open(d / "offsets.bin", "wb") as fh:
+    with open_private(d / "offsets.bin", "wb") as fh:
         fh.write(offsets.tobytes())
     ms = int((time.time() - started) * 1000)
     jobs._finish(job_id, "JobComplete", numberRecordsProcessed=n, totalProcessingTime=ms)

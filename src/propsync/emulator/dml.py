@@ -16,7 +16,7 @@ from typing import Any
 from propsync.emulator.ids import canonical, mint_many
 from propsync.emulator.knobs import KnobBox, Knobs
 from propsync.emulator.objects import SYSTEM_FIELDS, ObjectDef
-from propsync.emulator.store import Store, quote
+from propsync.emulator.store import Store, column, compared, fold, quote
 from propsync.emulator.values import (
     SKIP,
     RecordError,
@@ -112,13 +112,16 @@ def _chunks(values: list[str], n: int = 30_000) -> Iterable[list[str]]:
 
 
 def _lookup(con: sqlite3.Connection, obj: ObjectDef, col: str, values: list[str]) -> list[tuple]:
+    """(Id, value, IsDeleted) of the records whose `col` matches one of `values`
+    (case-insensitively for a case-insensitive field, as SOQL compares)."""
+    f = obj.fields[col]
     out: list[tuple] = []
     for part in _chunks(values):
         out.extend(
             con.execute(
                 f'SELECT "Id", {quote(col)}, "IsDeleted" FROM {quote(obj.table)} '
-                f"WHERE {quote(col)} IN (SELECT value FROM json_each(?))",
-                (json.dumps(part),),
+                f"WHERE {column(f)} IN (SELECT value FROM json_each(?))",
+                (json.dumps([compared(f, v) for v in part]),),
             )
         )
     return out
@@ -323,7 +326,7 @@ def _resolve_keys(
                 outcomes[i].errors.append(exc)
                 continue
         keyed[i] = key
-    norm = (lambda s: s) if f.case_sensitive or f.name == "Id" else str.lower
+    norm = (lambda s: s) if f.case_sensitive or f.name == "Id" else fold
     matches: dict[str, list[str]] = {}
     for rid, value, deleted in _lookup(con, obj, f.name, list({k for k in keyed.values()})):
         if not deleted:
@@ -365,7 +368,7 @@ def _check_unique(
     for f in obj.fields.values():
         if not f.unique or f.name in ("Id", skip):
             continue
-        norm = (lambda s: s) if f.case_sensitive else str.lower
+        norm = (lambda s: s) if f.case_sensitive else fold
         writing: dict[int, str] = {}
         for i, item in enumerate(items):
             v = item.values.get(f.name, SKIP)

@@ -7,7 +7,10 @@ benchmarks, `propsync demo`) or in the foreground (`propsync emulator serve`).
 
 A throwaway CA (trustme) is made at each start; its PEM is `emu.ca_file`.
 `<data_dir>/connection.json` (mode 0600) tells a separately started client where
-the server is and how to log in.
+the server is and how to log in, and holds the admin token (`emu.admin_token`, new
+at each start) that the `/_emulator/` endpoints and the `X-Emulator-Knobs` header
+require in `X-Emulator-Admin-Token` (see `propsync.emulator.app`). Every file the
+server writes under the data folder is 0600 and every folder 0700.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from typing import Any
 import requests
 
 from propsync.emulator.bulk import Jobs
-from propsync.emulator.knobs import Knobs
+from propsync.emulator.files import private_dir, write_private
+from propsync.emulator.knobs import ADMIN_HEADER, Knobs
 from propsync.emulator.org import (
     INTEGRATION_USER,
     INTEGRATION_USERNAME,
     WORKFLOW_USER,
     Org,
 )
+from propsync.emulator.server import MAX_REQUEST_HEAD, protocol_class, server_class
 from propsync.emulator.workflow import WorkflowTimer, apply_due
 
 
@@ -60,6 +65,7 @@ class Emulator:
         self.security_token = org.security_token
         self.integration_user_id = INTEGRATION_USER
         self.workflow_user_id = WORKFLOW_USER
+        self.admin_token = org.admin_token
         self.access_token = org.issue_token(INTEGRATION_USER)
         self._stopped = False
 
@@ -97,16 +103,13 @@ class Emulator:
             token_ttl_s=token_ttl_s, **knobs,
         )  # fmt: skip
         org = Org(data_dir, k)
-        os.chmod(data_dir / "org.sqlite", 0o600)  # holds the client secret and tokens
-        tls = data_dir / "tls"
-        tls.mkdir(exist_ok=True)
+        tls = private_dir(data_dir / "tls")
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         ca_file = tls / "ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
+        write_private(ca_file, ca.cert_pem.bytes())
         server_pem = tls / "server.pem"
-        cert.private_key_and_cert_chain_pem.write_to_path(str(server_pem))
-        os.chmod(server_pem, 0o600)
+        write_private(server_pem, cert.private_key_and_cert_chain_pem.bytes())
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,8 +125,9 @@ class Emulator:
         config = uvicorn.Config(
             app, ssl_certfile=str(server_pem), log_level="warning", access_log=False,
             lifespan="off", timeout_keep_alive=30, limit_concurrency=None,
+            http=protocol_class(), h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
         )  # fmt: skip
-        server = _quick_stop_server(uvicorn)(config)
+        server = server_class(uvicorn)(config)
         server._emu_extras = (jobs, timer, sock)
         jobs.start()
         timer.start()
@@ -193,19 +197,25 @@ class Emulator:
             "username": self.username,
             "password": self.password,
             "security_token": self.security_token,
+            "admin_token": self.admin_token,
             "pid": os.getpid(),
         }
-        path = self.data_dir / "connection.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=2)
-        os.chmod(path, 0o600)
+        write_private(self.data_dir / "connection.json", json.dumps(doc, indent=2))
 
     # control ----------------------------------------------------------------------------
 
+    # In process these act on the org directly, so they need no token; an HTTP caller
+    # sends `admin_headers()` to `/_emulator/knobs` and `/_emulator/usage`.
+
     def set_knobs(self, **knobs: Any) -> Knobs:
-        """Change server-wide knobs now; ValueError on an unknown knob."""
+        """Change server-wide knobs now; ValueError on an unknown knob or a value out of
+        its range (see `propsync.emulator.knobs.check`)."""
         return self.org.box.set(**knobs)
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header that authorises a request to `/_emulator/...` or one carrying
+        `X-Emulator-Knobs`."""
+        return {ADMIN_HEADER: self.admin_token}
 
     @property
     def knobs(self) -> Knobs:
@@ -243,22 +253,20 @@ class Emulator:
         key_dir = self.data_dir / "jwt-client"
         private = key_dir / "private_key.pem"
         if not private.exists():
-            key_dir.mkdir(exist_ok=True)
+            private_dir(key_dir)
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             pem = key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-            trusted = self.data_dir / "jwt"
-            trusted.mkdir(exist_ok=True)
-            (trusted / "client.pem").write_bytes(
+            write_private(private, pem)
+            trusted = private_dir(self.data_dir / "jwt")
+            write_private(
+                trusted / "client.pem",
                 key.public_key().public_bytes(
                     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
+                ),
             )
         return str(private)
 
@@ -271,21 +279,6 @@ def _exit_on_sigterm() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _exit)
-
-
-def _quick_stop_server(uvicorn: Any) -> Any:
-    class QuickStopServer(uvicorn.Server):
-        """Aborts open connections at shutdown: a TLS close otherwise waits for each
-        idle keep-alive client's close_notify, which an idle client never sends."""
-
-        async def shutdown(self, sockets: Any = None) -> None:
-            for conn in list(self.server_state.connections):
-                transport = getattr(conn, "transport", None)
-                if transport is not None:
-                    transport.abort()
-            await super().shutdown(sockets)
-
-    return QuickStopServer
 
 
 def read_connection(data_dir: Path | str) -> dict[str, Any]:

@@ -1,17 +1,22 @@
 """Knobs: latency and injected faults, set for the whole server (`Emulator.start`,
 `Emulator.set_knobs`, `POST /_emulator/knobs`) or for one request (header
 `X-Emulator-Knobs: {"lock_error_rate": 0.05}`), so tests can provoke every
-failure a sync must survive.
+failure a sync must survive. Both ways need the server's admin token: the endpoint
+and the header are honoured only beside `X-Emulator-Admin-Token: <token>`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+KNOBS_HEADER = "X-Emulator-Knobs"
+ADMIN_HEADER = "X-Emulator-Admin-Token"
 
 
 @dataclass
@@ -46,21 +51,44 @@ class Knobs:
         return dataclasses.asdict(self)
 
 
+# What each knob accepts: a rate (a probability, 0 to 1), a duration (finite, >= 0), a
+# count (an integer >= 0), a size (an integer >= 1), a flag (true or false), the seed.
+_RATES = ("lock_error_rate", "wrapped_lock_error_rate", "http_503_rate")
+_DURATIONS = ("latency_ms", "workflow_delay_s", "token_ttl_s")
+_COUNTS = ("daily_api_limit", "inprogress_polls")
+_SIZES = ("query_batch_size", "bulk_chunk_size")
+
+
 def check(changes: dict[str, Any]) -> None:
+    """ValueError naming the knob and what it takes, for an unknown knob or a value out
+    of its range (rates 0..1, durations >= 0, counts integers >= 0, sizes >= 1)."""
     unknown = set(changes) - Knobs.names()
     if unknown:
-        raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"unknown emulator knob(s): {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(Knobs.names()))})"
+        )
     defaults = Knobs()
     for name, value in changes.items():
         kind = type(getattr(defaults, name))
         if name == "seed":
-            if value is not None and not isinstance(value, int):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError("knob seed must be an integer or null")
         elif kind is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"knob {name} must be true or false, got {value!r}")
+        elif name in _COUNTS or name in _SIZES:
+            least = 1 if name in _SIZES else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"knob {name} must be an integer >= {least}, got {value!r}")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"knob {name} must be a number, got {value!r}")
+        elif not math.isfinite(value):
+            raise ValueError(f"knob {name} must be a finite number, got {value!r}")
+        elif name in _RATES and not 0 <= value <= 1:
+            raise ValueError(f"knob {name} is a rate: it must be within 0 and 1, got {value!r}")
+        elif name in _DURATIONS and value < 0:
+            raise ValueError(f"knob {name} must not be negative, got {value!r}")
 
 
 def parse_header(text: str) -> dict[str, Any]:

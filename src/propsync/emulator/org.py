@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propsync.emulator.files import lock_down, private_dir, touch_private
 from propsync.emulator.ids import canonical, mint
 from propsync.emulator.knobs import KnobBox, Knobs
 from propsync.emulator.objects import ObjectDef, load_objects
@@ -43,9 +44,13 @@ class Org:
 
     def __init__(self, data_dir: Path, knobs: Knobs) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        # Private before SQLite makes its WAL and SHM files (they take the database's mode).
+        private_dir(data_dir)
+        lock_down(data_dir)
         self.objects: dict[str, ObjectDef] = load_objects(data_dir / "objects")
-        self.store = Store(data_dir / "org.sqlite", self.objects)
+        self.store = Store(touch_private(data_dir / "org.sqlite"), self.objects)
+        # Guards the admin endpoints and the X-Emulator-Knobs header; new at each start.
+        self.admin_token = secrets.token_urlsafe(32)
         self.box = KnobBox(knobs)
         self.instance_url = ""
         self.users = {INTEGRATION_USER: INTEGRATION_USERNAME, WORKFLOW_USER: WORKFLOW_USERNAME}
@@ -72,6 +77,13 @@ class Org:
 
     def obj(self, name: str) -> ObjectDef | None:
         return self.objects.get(name.lower())
+
+    def is_admin(self, token: str | None) -> bool:
+        """Whether `token` is this server's admin token (compared in constant time)."""
+        if not token:
+            return False
+        given = str(token).encode("utf-8", "surrogatepass")
+        return secrets.compare_digest(given, self.admin_token.encode("ascii"))
 
     # tokens ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from propsync.emulator.knobs import Knobs
 from propsync.emulator.objects import ObjectDef
 from propsync.emulator.org import Cursor, Org
 from propsync.emulator.soql import Query, SoqlError, parse
-from propsync.emulator.store import quote
+from propsync.emulator.store import column, compared, quote
 from propsync.emulator.values import RecordError, to_json
 
 MAX_COLLECTION = 200
@@ -171,8 +172,8 @@ def _fetch(call: Call, obj: ObjectDef, col: str, value: str) -> list[tuple]:
         call.org.store.connection()
         .execute(
             f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(obj.table)} "
-            f'WHERE {quote(col)} = ? AND "IsDeleted" = 0',
-            (value,),
+            f'WHERE {column(obj.fields[col])} = ? AND "IsDeleted" = 0',
+            (compared(obj.fields[col], value),),
         )
         .fetchall()
     )
@@ -275,18 +276,18 @@ def query(call: Call) -> Reply:
     con = call.org.store.connection()
     if q.count_only:
         sql, params = q.sql(all_rows=all_rows, count=True)
-        n = int(con.execute(sql, params).fetchone()[0])
+        n = int(_execute(con, sql, params).fetchone()[0])
         return Reply(200, {"totalSize": n, "done": True, "records": []})
     batch = _batch_size(call)
     sql, params = q.sql(all_rows=all_rows)
-    cur = con.execute(sql, params)
+    cur = _execute(con, sql, params)
     first = cur.fetchmany(batch + 1)
     if len(first) <= batch:
         records = [_row_json(q.obj, call.version, [f.name for f in q.fields], r) for r in first]
         return Reply(200, {"totalSize": len(records), "done": True, "records": records})
     # More than one page: snapshot the matching ids, as Salesforce's server-side cursor does.
     id_sql, id_params = _id_query(q, all_rows)
-    ids = [r[0] for r in con.execute(id_sql, id_params)]
+    ids = [r[0] for r in _execute(con, id_sql, id_params)]
     locator = "01g" + secrets.token_hex(8)[:12] + "IAA"
     cursor = Cursor(query=q, ids=ids, position=0, batch=batch, touched=time.time())
     with call.org.cursors_lock:
@@ -295,6 +296,15 @@ def query(call: Call) -> Reply:
             del call.org.cursors[k]
         call.org.cursors[locator] = cursor
     return _page(call, locator, cursor, all_rows)
+
+
+def _execute(con: sqlite3.Connection, sql: str, params: list[Any]) -> sqlite3.Cursor:
+    """Run a compiled query; what SQLite finds too big to run is Salesforce's
+    QUERY_TOO_COMPLICATED, not a 500."""
+    try:
+        return con.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        raise ApiError(400, "QUERY_TOO_COMPLICATED", f"query too complicated: {exc}") from exc
 
 
 def _id_query(q: Query, all_rows: bool) -> tuple[str, list[Any]]:

@@ -17,71 +17,42 @@ Semantics follow Salesforce: logic is two-valued (a comparison with a null field
 is false, so `NOT City__c = 'X'` matches nulls), text compares case-insensitively
 (ids exactly, 15-char ids widened to 18), `!= value` also matches null, booleans
 are never null, nulls sort first unless NULLS LAST, date literals are ranges in the
-org's time zone (UTC).
+org's time zone (UTC). Case-insensitive means for every letter (`'CAFÉ LOFTS'` equals
+`'Café Lofts'`): text is compared through `sf_fold`, see `store`. Limits (statement
+length, OFFSET, nesting, ...) are in `soql_lex`.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from propsync.emulator.ids import canonical
 from propsync.emulator.objects import FieldDef, ObjectDef
-from propsync.emulator.store import quote
-from propsync.emulator.values import format_datetime, parse_date, parse_datetime
-
-
-class SoqlError(Exception):
-    """A query the emulator will not answer; `code` is the Salesforce errorCode."""
-
-    def __init__(self, message: str, code: str = "MALFORMED_QUERY"):
-        super().__init__(message)
-        self.code = code
-
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<str>'(?:[^'\\]|\\.)*')
-    | (?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
-    | (?P<date>\d{4}-\d{2}-\d{2})
-    | (?P<num>-?\d+(?:\.\d+)?)
-    | (?P<op>!=|<>|<=|>=|=|<|>)
-    | (?P<punct>[(),])
-    | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?::\d+)?(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-    )""",
-    re.X,
+from propsync.emulator.soql_lex import (
+    KEYWORDS,
+    MAX_LIMIT,
+    MAX_NESTING,
+    MAX_OFFSET,
+    MAX_PARAMETERS,
+    RANGE,
+    UNSUPPORTED,
+    DateRange,
+    SoqlError,
+    Tok,
+    bounded_int,
+    tokenize,
+    unquote,
 )
+from propsync.emulator.store import column, compared, quote
+from propsync.emulator.values import parse_date, parse_datetime
 
-_KEYWORDS = {
-    "select", "from", "where", "and", "or", "not", "in", "like", "order", "by", "asc",
-    "desc", "nulls", "first", "last", "limit", "offset", "null", "true", "false",
-}  # fmt: skip
-_RANGE = re.compile(r"^(TODAY|YESTERDAY|TOMORROW|LAST_N_DAYS:\d+|NEXT_N_DAYS:\d+)$", re.I)
-_UNSUPPORTED = {"group", "having", "with", "for", "using", "typeof", "includes", "excludes"}
-
-
-@dataclass
-class Tok:
-    kind: str
-    text: str
-    pos: int
-
-
-def tokenize(text: str) -> list[Tok]:
-    toks: list[Tok] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            snippet = text[pos : pos + 20].strip()
-            raise SoqlError(f"unexpected token: '{snippet}'")
-        kind = m.lastgroup or ""
-        toks.append(Tok(kind, m.group(kind), m.start(kind)))
-        pos = m.end()
-    return toks
+__all__ = ["Query", "SoqlError", "parse"]
+# AND/OR chains are grouped this many terms at a time, so a long chain nests SQLite's
+# expression tree log-deep, not one level per term (its limit is 1,000 levels).
+_GROUP = 64
 
 
 @dataclass
@@ -120,6 +91,7 @@ class _Parser:
         self.obj: ObjectDef | None = None
         self.params: list[Any] = []
         self.negated = 0  # depth of NOT around the current comparison
+        self.depth = 0  # parentheses and NOTs around the current condition
 
     def two_valued(self, sql: str) -> str:
         """`sql` made false (not NULL) on a null field. Only needed under NOT: elsewhere
@@ -166,7 +138,7 @@ class _Parser:
         else:
             while True:
                 t = self.take()
-                if t.kind != "word" or t.text.lower() in _KEYWORDS:
+                if t.kind != "word" or t.text.lower() in KEYWORDS:
                     raise SoqlError(f"unexpected token: '{t.text}'")
                 if self.peek() is not None and self.peek().text == "(":  # type: ignore[union-attr]
                     raise SoqlError(f"function {t.text}() is not supported by the emulator")
@@ -197,23 +169,22 @@ class _Parser:
             q.order_sql = self.order_list()
         if self.at_word("limit"):
             self.take()
-            q.limit = self.integer("LIMIT")
+            q.limit = bounded_int(self.take().text, "LIMIT", MAX_LIMIT)
         if self.at_word("offset"):
             self.take()
-            q.offset = self.integer("OFFSET")
+            q.offset = bounded_int(self.take().text, "OFFSET", MAX_OFFSET)
         t2 = self.peek()
         if t2 is not None:
-            if t2.kind == "word" and t2.text.lower() in _UNSUPPORTED:
+            if t2.kind == "word" and t2.text.lower() in UNSUPPORTED:
                 raise SoqlError(f"{t2.text.upper()} is not supported by the emulator")
             raise SoqlError(f"unexpected token: '{t2.text}'")
+        if len(self.params) > MAX_PARAMETERS:
+            raise SoqlError(
+                f"the emulator compares at most {MAX_PARAMETERS:,} values in one query",
+                "QUERY_TOO_COMPLICATED",
+            )
         q.params = self.params
         return q
-
-    def integer(self, what: str) -> int:
-        t = self.take()
-        if t.kind != "num" or not t.text.isdigit():
-            raise SoqlError(f"{what} must be a non-negative integer, got '{t.text}'")
-        return int(t.text)
 
     def field(self, tok: Tok) -> FieldDef:
         assert self.obj is not None
@@ -243,29 +214,47 @@ class _Parser:
             parts.append(self.unary())
         if joiner is None:
             return parts[0]
-        return "(" + f" {joiner.upper()} ".join(parts) + ")"
+        glue = f" {joiner.upper()} "
+        while len(parts) > _GROUP:
+            parts = [
+                "(" + glue.join(parts[i : i + _GROUP]) + ")" for i in range(0, len(parts), _GROUP)
+            ]
+        return "(" + glue.join(parts) + ")"
 
     def unary(self) -> str:
-        if self.at_word("not"):
-            self.take()
-            self.negated += 1
-            inner = self.unary()
-            self.negated -= 1
-            return f"(NOT {inner})"
         t = self.peek()
-        if t is not None and t.text == "(":
-            self.take()
-            inner = self.cond()
-            self.expect_punct(")")
-            return inner
-        return self.comparison()
+        nested = self.at_word("not") or (t is not None and t.text == "(")
+        if nested:
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise SoqlError(
+                    f"conditions nested more than {MAX_NESTING} deep (parentheses and NOT) "
+                    "are beyond the emulator's limit"
+                )
+        try:
+            if self.at_word("not"):
+                self.take()
+                self.negated += 1
+                inner = self.unary()
+                self.negated -= 1
+                return f"(NOT {inner})"
+            if nested:
+                self.take()
+                inner = self.cond()
+                self.expect_punct(")")
+                return inner
+            return self.comparison()
+        finally:
+            if nested:
+                self.depth -= 1
 
     def comparison(self) -> str:
         tok = self.take()
-        if tok.kind != "word" or tok.text.lower() in _KEYWORDS:
+        if tok.kind != "word" or tok.text.lower() in KEYWORDS:
             raise SoqlError(f"unexpected token: '{tok.text}'")
         f = self.field(tok)
-        col = quote(f.name)
+        col = quote(f.name)  # for null tests
+        expr = column(f)  # for comparisons (sf_fold(...) on case-insensitive text)
         negate = False
         if self.at_word("not"):
             self.take()
@@ -283,41 +272,43 @@ class _Parser:
                     break
                 if nxt.text != ",":
                     raise SoqlError(f"unexpected token: '{nxt.text}'")
-            if any(isinstance(v, _Range) for v in values):
+            if any(isinstance(v, DateRange) for v in values):
                 raise SoqlError("date literals like TODAY are not allowed in IN lists")
-            nonnull = [v for v in values if v is not None]
-            marks = ", ".join("?" for _ in nonnull)
-            self.params.extend(nonnull)
+            nonnull = [compared(f, v) for v in values if v is not None]
+            # One parameter for the whole list: a long IN list stays within SQLite's
+            # limit on bound parameters, and the index is still used.
+            self.params.append(json.dumps(nonnull))
+            listed = "(SELECT value FROM json_each(?))"
             has_null = len(nonnull) < len(values)
             if negate:
-                expr = f"({col} IS NULL OR {col} NOT IN ({marks}))" if nonnull else "1"
-                return f"({expr} AND {col} IS NOT NULL)" if has_null else expr
-            expr = self.two_valued(f"{col} IN ({marks})") if nonnull else "0"
-            return f"({expr} OR {col} IS NULL)" if has_null else expr
+                cond = f"({col} IS NULL OR {expr} NOT IN {listed})"
+                return f"({cond} AND {col} IS NOT NULL)" if has_null else cond
+            cond = self.two_valued(f"{expr} IN {listed}")
+            return f"({cond} OR {col} IS NULL)" if has_null else cond
         if self.at_word("like"):
             self.take()
             t = self.take()
             if t.kind != "str" or not f.is_text:
                 raise SoqlError(f"LIKE needs a string field and a quoted pattern, got '{t.text}'")
-            self.params.append(_unquote(t.text, keep_wildcard_escapes=True))
-            return self.two_valued(f"{col} LIKE ? ESCAPE '\\'")
+            self.params.append(compared(f, unquote(t.text, keep_wildcard_escapes=True)))
+            return self.two_valued(f"{expr} LIKE ? ESCAPE '\\'")
         op_tok = self.take()
         if op_tok.kind != "op":
             raise SoqlError(f"unexpected token: '{op_tok.text}'")
         op = "!=" if op_tok.text == "<>" else op_tok.text
         value = self.value(f)
-        if isinstance(value, _Range):
-            return self.two_valued(value.sql(col, op, self.params))
+        if isinstance(value, DateRange):
+            return self.two_valued(value.sql(expr, op, self.params))
         if value is None:
             if op == "=":
                 return f"{col} IS NULL"
             if op == "!=":
                 return f"{col} IS NOT NULL"
             raise SoqlError(f"null can only be compared with = or !=, not {op}")
-        self.params.append(value)
+        self.params.append(compared(f, value))
         if op == "!=":
-            return f"({col} IS NULL OR {col} != ?)"
-        return self.two_valued(f"{col} {op} ?")
+            return f"({col} IS NULL OR {expr} != ?)"
+        return self.two_valued(f"{expr} {op} ?")
 
     def value(self, f: FieldDef) -> Any:
         t = self.take()
@@ -334,35 +325,37 @@ class _Parser:
         if f.type in ("id", "reference"):
             if kind != "str":
                 raise bad
-            cid = canonical(_unquote(text))
+            cid = canonical(unquote(text))
             if cid is None:
                 raise SoqlError(
-                    f"invalid ID field: {_unquote(text)}", "INVALID_QUERY_FILTER_OPERATOR"
+                    f"invalid ID field: {unquote(text)}", "INVALID_QUERY_FILTER_OPERATOR"
                 )
             return cid
         if f.is_text:
             if kind != "str":
                 raise bad
-            return _unquote(text)
+            # Empty text is null in Salesforce: `Name = ''` is `Name = null`.
+            return unquote(text) or None
         if f.type == "boolean":
             if kind == "word" and text.lower() in ("true", "false"):
                 return int(text.lower() == "true")
             raise bad
         if f.type in ("double", "currency", "percent", "int"):
-            if kind != "num":
+            number = float(text) if kind == "num" else math.nan
+            if not math.isfinite(number):
                 raise bad
-            return float(text)
+            return number
         if f.type == "datetime":
-            if kind == "dt":
-                return parse_datetime(text)
-            if kind == "word" and _RANGE.match(text):
-                return _Range.of(text)
+            if kind == "dt" and (stamp := parse_datetime(text)) is not None:
+                return stamp
+            if kind == "word" and RANGE.match(text):
+                return DateRange.of(text)
             raise bad
         if f.type == "date":
-            if kind == "date":
-                return parse_date(text)
-            if kind == "word" and _RANGE.match(text):
-                return _Range.of(text, dates=True)
+            if kind == "date" and (day := parse_date(text)) is not None:
+                return day
+            if kind == "word" and RANGE.match(text):
+                return DateRange.of(text, dates=True)
             raise bad
         raise bad
 
@@ -379,71 +372,11 @@ class _Parser:
                 if not self.at_word("first", "last"):
                     raise SoqlError("expected FIRST or LAST after NULLS")
                 nulls = "NULLS " + self.take().text.upper()
-            out.append(f"{quote(f.name)} {direction} {nulls}")
+            out.append(f"{column(f)} {direction} {nulls}")
             if self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
                 self.take()
                 continue
             return ", ".join(out)
-
-
-@dataclass
-class _Range:
-    """A date literal such as TODAY: a half-open interval [start, end)."""
-
-    start: str
-    end: str
-
-    @classmethod
-    def of(cls, text: str, dates: bool = False) -> _Range:
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        word, _, n = text.upper().partition(":")
-        day = timedelta(days=1)
-        spans = {
-            "TODAY": (today, today + day),
-            "YESTERDAY": (today - day, today),
-            "TOMORROW": (today + day, today + 2 * day),
-        }
-        if word in spans:
-            a, b = spans[word]
-        elif word == "LAST_N_DAYS":
-            a, b = today - int(n) * day, today + day
-        else:  # NEXT_N_DAYS
-            a, b = today + day, today + (int(n) + 1) * day
-        if dates:
-            return cls(a.date().isoformat(), b.date().isoformat())
-        return cls(format_datetime(a), format_datetime(b))
-
-    def sql(self, col: str, op: str, params: list[Any]) -> str:
-        forms = {
-            "=": (f"({col} >= ? AND {col} < ?)", [self.start, self.end]),
-            "!=": (f"({col} IS NULL OR {col} < ? OR {col} >= ?)", [self.start, self.end]),
-            "<": (f"{col} < ?", [self.start]),
-            "<=": (f"{col} < ?", [self.end]),
-            ">": (f"{col} >= ?", [self.end]),
-            ">=": (f"{col} >= ?", [self.start]),
-        }
-        sql, values = forms[op]
-        params.extend(values)
-        return sql
-
-
-def _unquote(text: str, keep_wildcard_escapes: bool = False) -> str:
-    body = text[1:-1]
-    out = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if keep_wildcard_escapes and nxt in "%_":
-                out.append("\\" + nxt)
-            else:
-                out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def parse(text: str, objects: dict[str, ObjectDef]) -> Query:

@@ -7,6 +7,11 @@ WAL mode lets requests read while a bulk job writes; all writes go through
 external id is enforced among records that are not in the recycle bin (a deleted
 record's value can be reused, as in Salesforce, where undeleting such a record
 then fails with DUPLICATE_VALUE).
+
+Text compares case-insensitively for every letter, as Salesforce's does (SQLite's
+NOCASE folds ASCII only): a case-insensitive field is compared and sorted through
+`sf_fold(column)` (Python's `str.casefold`), registered on every connection, against
+folded values; its external id index is an index on that expression.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from propsync.emulator.objects import ObjectDef
+from propsync.emulator.objects import FieldDef, ObjectDef
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +46,22 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def fold(value: Any) -> Any:
+    """The case-folded form text is compared in (`sf_fold` in SQL); other values as given."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def column(f: FieldDef) -> str:
+    """The SQL expression `f` is compared and sorted by: `sf_fold("Name")` for a
+    case-insensitive text field (compare it with `fold(value)`), the column otherwise."""
+    return f"sf_fold({quote(f.name)})" if f.nocase else quote(f.name)
+
+
+def compared(f: FieldDef, value: Any) -> Any:
+    """`value` in the form `column(f)` compares against."""
+    return fold(value) if f.nocase else value
+
+
 class Store:
     """One SQLite file; a connection per thread; one writer at a time."""
 
@@ -59,6 +81,7 @@ class Store:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            con.create_function("sf_fold", 1, fold, deterministic=True)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA cache_size=-65536")
@@ -103,9 +126,11 @@ class Store:
             # A plain index serves query and queryAll alike; uniqueness among records
             # outside the recycle bin is checked by dml under the single writer.
             if f.external_id and f.name != "Id":
+                suffix = "_fold" if f.nocase else ""
                 con.execute(
-                    f"CREATE INDEX IF NOT EXISTS {quote(obj.table + '_' + f.name.lower())} "
-                    f"ON {quote(obj.table)} ({quote(f.name)})"
+                    f"CREATE INDEX IF NOT EXISTS "
+                    f"{quote(obj.table + '_' + f.name.lower() + suffix)} "
+                    f"ON {quote(obj.table)} ({column(f)})"
                 )
 
     def reserve_ids(self, con: sqlite3.Connection, prefix: str, n: int, start: int = 1) -> int:

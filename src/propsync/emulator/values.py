@@ -75,7 +75,10 @@ def parse_datetime(text: str) -> str | None:
     elif dt.utcoffset() == _ZERO and t[10] == "T":
         # Already UTC: keep the text (strftime is the slow part of a bulk load).
         return f"{t[:19]}.{dt.microsecond // 1000:03d}+0000"
-    return format_datetime(dt)
+    try:
+        return format_datetime(dt)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        return None
 
 
 def parse_date(text: str) -> str | None:
@@ -104,8 +107,9 @@ def _check_text(f: FieldDef, text: str) -> str:
 
 
 def coerce_json(f: FieldDef, value: Any) -> Any:
-    """Stored form of a JSON value for field `f`; raises RecordError."""
-    if value is None:
+    """Stored form of a JSON value for field `f`; raises RecordError. Empty text is
+    null, as Salesforce stores it (so a required field given "" is missing)."""
+    if value is None or (value == "" and f.is_text and f.type != "id"):
         return None
     t = f.type
     if t in ("id", "reference"):

@@ -108,6 +108,9 @@ class SalesforceClient:
         self._on_close = on_close
         # Sent with every request of our own layer (Bulk API, describe, collections).
         self.extra_headers: dict[str, str] = {}
+        # The local emulator's admin token (set by connect() for `kind = "emulator"`):
+        # what load.py sends beside its X-Emulator-Knobs header. None for a real org.
+        self.emulator_admin_token: str | None = None
         self._describe: dict[str, Any] | None = None
         self._calls = 0
         self._used: int | None = None

@@ -223,6 +223,8 @@ def _read_connection(path: Path) -> dict[str, Any] | None:
         if not info.get(key):
             raise ConfigError(f"{path}: emulator connection file lacks {key}")
     register_secret(info["client_secret"])
+    if info.get("admin_token"):
+        register_secret(info["admin_token"])
     return info
 
 
@@ -245,10 +247,12 @@ def _connect_emulator(
             )
             session.close()
         else:
-            return SalesforceClient(
+            client = SalesforceClient(
                 instance_url=instance_url, access_token=token, login=login, session=session,
                 **settings,
             )  # fmt: skip
+            client.emulator_admin_token = info.get("admin_token")
+            return client
     from propsync.emulator import Emulator  # the local org's server stack
 
     emu = Emulator.start(
@@ -260,6 +264,7 @@ def _connect_emulator(
         daily_api_limit=ecfg.daily_api_limit,
     )
     register_secret(emu.client_secret)
+    register_secret(emu.admin_token)
     try:
         session = make_session(emu.ca_file, **_timeouts(config))
         login = auth.client_credentials(session, emu.instance_url, emu.client_id, emu.client_secret)
@@ -268,7 +273,7 @@ def _connect_emulator(
         emu.stop()
         raise
     log.info("started the emulator at %s", emu.instance_url)
-    return SalesforceClient(
+    client = SalesforceClient(
         instance_url=instance_url,
         access_token=token,
         login=login,
@@ -276,3 +281,5 @@ def _connect_emulator(
         on_close=emu.stop,
         **settings,
     )
+    client.emulator_admin_token = emu.admin_token
+    return client

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from propsync.emulator.knobs import ADMIN_HEADER, KNOBS_HEADER
 from propsync.errors import TerminalSalesforceError, UsageError
 from propsync.fields import EXTERNAL_ID, FIELDS
 from propsync.salesforce.errors import RecordResult
@@ -40,7 +41,6 @@ INSERT_COLUMNS = [f.name for f in FIELDS if f.name not in SYSTEM_FIELDS]
 # Creation"; they keep the starting state's history (who last touched each record).
 AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
 _SLICE_ROWS = 500_000
-_KNOBS_HEADER = "X-Emulator-Knobs"
 
 
 @dataclass
@@ -72,8 +72,9 @@ def load_starting_state(
 
     The file is the org *after* its workflow ran: a record without sf_property_id__c
     must stay without one. `hold_workflow` asks the emulator not to run the workflow
-    on these inserts (header `X-Emulator-Knobs`); a real org ignores the header, so
-    deactivate the flow there for the duration of the load."""
+    on these inserts (header `X-Emulator-Knobs`, with the emulator's admin token that
+    `connect()` put on the client); a real org ignores the header, so deactivate the
+    flow there for the duration of the load."""
     import pyarrow.dataset as ds  # heavy driver: imported on first use
 
     path = Path(parquet_path)
@@ -95,16 +96,19 @@ def load_starting_state(
     missing = [c for c in [*INSERT_COLUMNS, "IsDeleted"] if c not in names]
     if missing:
         raise UsageError(f"{path}: the starting state lacks the columns {missing}")
-    held = client.extra_headers.get(_KNOBS_HEADER)
+    held = {h: client.extra_headers.get(h) for h in (KNOBS_HEADER, ADMIN_HEADER)}
     if hold_workflow:
-        client.extra_headers[_KNOBS_HEADER] = json.dumps({"workflow_enabled": False})
+        client.extra_headers[KNOBS_HEADER] = json.dumps({"workflow_enabled": False})
+        if client.emulator_admin_token:
+            client.extra_headers[ADMIN_HEADER] = client.emulator_admin_token
     try:
         stats = _load(client, dataset, names, audit_fields)
     finally:
-        if held is None:
-            client.extra_headers.pop(_KNOBS_HEADER, None)
-        else:
-            client.extra_headers[_KNOBS_HEADER] = held
+        for header, value in held.items():
+            if value is None:
+                client.extra_headers.pop(header, None)
+            else:
+                client.extra_headers[header] = value
     stats.api_calls = client.calls - calls0
     stats.seconds = time.monotonic() - started
     log.info(
