@@ -17,7 +17,7 @@ Progress callbacks are optional everywhere; the CLI turns them into progress bar
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,8 @@ from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.rollout import rollback as _rollback
+from propsync.rollout.rollback import RollbackResult, RollbackResults
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -55,6 +57,8 @@ __all__ = [
     "GenerateResult",
     "OrgLoad",
     "Progress",
+    "RollbackResult",
+    "RollbackResults",
     "WorkspaceLike",
     "build_models",
     "check_models",
@@ -66,6 +70,7 @@ __all__ = [
     "metrics",
     "open_workspace",
     "plan",
+    "rollback",
     "run_details",
     "runs",
     "show_model",
@@ -391,3 +396,37 @@ def start_emulator(
         raise UsageError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"cannot serve on port {chosen_port}: {exc}") from exc
+
+
+# --- rollback ---------------------------------------------------------------------------
+
+
+def rollback(
+    workspace: WorkspaceLike = None,
+    run_ids: Sequence[str] = (),
+    *,
+    pilot: str | None = None,
+    dry_run: bool = False,
+    delete_created: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RollbackResults:
+    """Roll back runs from their audit before-images, newest first, each as a rollback
+    run of its own: `run_ids`, and every run recorded with pilot name `pilot`. Records a
+    run created are deleted only with `delete_created`; fields changed since the run
+    are left alone (reported as drift) unless `force`; `dry_run` writes nothing.
+    `result.exit_code` is the worst rollback's (0 / 1 / 2)."""
+    with _opened(workspace) as ws:
+        ids = list(run_ids)
+        if pilot is not None:
+            ids += _rollback.pilot_runs(ws, pilot)
+        if not ids:
+            raise UsageError("rollback: name a RUN_ID or --pilot NAME")
+        return _rollback.rollback_runs(
+            ws,
+            ids,
+            dry_run=dry_run,
+            delete_created=delete_created,
+            force=force,
+            progress=progress,
+        )

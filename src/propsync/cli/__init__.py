@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from propsync import api
-from propsync.cli import demo, emulator, extract, generate, models, sync
+from propsync.cli import demo, emulator, extract, generate, models, rollback, sync
 from propsync.cli.common import Context, error_handler
 
 
@@ -96,6 +96,7 @@ for command in (
     sync.plan_cmd,
     sync.sync_cmd,
     sync.runs_grp,
+    rollback.rollback_cmd,
     demo.demo_cmd,
 ):
     main.add_command(command)

@@ -115,6 +115,20 @@ class Audit:
         )
         return [str(r["salesforce_id"]) for r in rows]
 
+    def runs_with_writes(self, *, pilot: str | None = None) -> list[str]:
+        """Ids of the runs (dry runs aside) with at least one SUCCESS audit row, newest
+        first; with `pilot`, only the runs recorded with that pilot name."""
+        where = " AND r.pilot = ?" if pilot is not None else ""
+        rows = self._db.dicts(
+            "SELECT DISTINCT a.run_id FROM property_sync_audit_log AS a"
+            " JOIN sync_runs_latest AS r ON r.run_id = a.run_id"
+            " WHERE a.sync_status = 'SUCCESS' AND NOT r.dry_run"
+            + where
+            + " ORDER BY a.run_id DESC",
+            [pilot] if pilot is not None else [],
+        )
+        return [str(r["run_id"]) for r in rows]
+
     def summary(self, run_id: str) -> list[AuditSummary]:
         """Counts per operation, status and error code for one run."""
         rows = self._db.dicts(
