@@ -81,7 +81,9 @@ def test_rollback_restores_every_field_and_its_rollback_restores_the_run(org: Or
     after_rb = snapshot(org)
     assert differing(before, after_rb) == {}  # every field of every record as before
     assert set(after_rb) - set(before) == created
-    assert {f.field: f.count for f in rb.plan.fields.values()} == dict(written_fields(org, run.run_id))
+    assert {f.field: f.count for f in rb.plan.fields.values()} == dict(
+        written_fields(org, run.run_id)
+    )
 
     state = org.ws.state()
     record = state.runs.get(rb.run_id)
