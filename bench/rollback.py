@@ -96,6 +96,11 @@ def side_by_side(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     finally:
         emu.terminate()
         emu.wait(timeout=60)
+    # ru_maxrss of a child started by fork+exec carries the parent's high-water mark
+    # (this process generated the scenario when the cache was cold): the peak sampled
+    # every 20 ms in the child is its own.
+    for r in (run, back):
+        r["sampled_peak_rss_mb"] = max(r["rss_mb_by_phase"].values())
     ratio = back["wall_s"] / run["wall_s"]
     undone = (
         back["status"] == "SUCCEEDED"
@@ -110,7 +115,7 @@ def side_by_side(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "rollback": back,
         "ratio": round(ratio, 3),
         "ratio_ok": ratio <= RATIO_TARGET,
-        "rss_ok": back["peak_rss_mb"] < RSS_TARGET_MB,
+        "rss_ok": back["sampled_peak_rss_mb"] < RSS_TARGET_MB,
         "undone": undone,
     }
 
@@ -120,22 +125,24 @@ def _print(report: dict[str, Any]) -> None:
     writes = back["restored"] + back["deleted"]
     print(f"scale {report['scale']:,}; {report['machine']}; `{report['command']}`")
     print()
-    print("| step | wall s | records written | API calls | peak RSS MB | phases s |")
+    print(
+        "| step | wall s | records written | API calls | peak RSS MB (sampled / ru_maxrss) | phases s |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     print(
         f"| converging run | {run['wall_s']:.1f} | {run['written']:,} | {run['api_calls']} |"
-        f" {run['peak_rss_mb']:,.0f} | {run['phases_s']} |"
+        f" {run['sampled_peak_rss_mb']:,.0f} / {run['peak_rss_mb']:,.0f} | {run['phases_s']} |"
     )
     print(
         f"| its rollback ({back['restored']:,} restored, {back['deleted']:,} deleted) |"
         f" {back['wall_s']:.1f} | {writes:,} | {back['api_calls']} |"
-        f" {back['peak_rss_mb']:,.0f} | {back['phases_s']} |"
+        f" {back['sampled_peak_rss_mb']:,.0f} / {back['peak_rss_mb']:,.0f} | {back['phases_s']} |"
     )
     print()
     print(
         f"ratio {report['ratio']:.2f} (target <= {RATIO_TARGET}: "
         f"{'met' if report['ratio_ok'] else 'MISSED'}); rollback peak RSS"
-        f" {back['peak_rss_mb']:,.0f} MB (target < {RSS_TARGET_MB}: "
+        f" {back['sampled_peak_rss_mb']:,.0f} MB (target < {RSS_TARGET_MB}: "
         f"{'met' if report['rss_ok'] else 'MISSED'}); by phase {back['rss_mb_by_phase']};"
         f" undone exactly as audited: {report['undone']}"
     )

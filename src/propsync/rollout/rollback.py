@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from propsync.errors import UsageError
-from propsync.rollout.rollback_plan import RollbackPlan, walk
+from propsync.rollout.rollback_plan import PLAN_TABLE, RollbackPlan, build, stream
 from propsync.salesforce.client import SalesforceClient
 from propsync.state import RunRecord, StateStore
 from propsync.sync.jobs import BulkJournal, reconcile
@@ -173,8 +173,7 @@ def rollback(
             tick("refresh", 1, 1)
         with run.phase("plan"):
             tick("plan", 0, 1)
-            for _item in walk(run.state, engine, plan):
-                pass
+            build(run.state, engine, plan)
             for queue in QUEUES:
                 run.counts[queue].planned = plan.planned(queue)
             tick("plan", 1, 1)
@@ -188,9 +187,12 @@ def rollback(
             plan.created_left_count,
             plan.not_restorable_count,
         )
-        if not dry_run and plan.records_to_write:
-            with run.phase("write"), engine.memory_limit_at_most(WRITE_MEMORY_LIMIT):
-                _write(run, plan, tick)
+        try:
+            if not dry_run and plan.records_to_write:
+                with run.phase("write"), engine.memory_limit_at_most(WRITE_MEMORY_LIMIT):
+                    _write(run, plan, tick)
+        finally:
+            engine.drop(PLAN_TABLE)
     assert run.status is not None
     return RollbackResult(
         run_id=run.run_id,
@@ -268,11 +270,8 @@ def _write(run: RecordedRun, plan: RollbackPlan, tick: Progress) -> None:
         if not total:
             continue
         tick(queue, 0, total)
-        # A second pass over the same audit rows and extract: exactly the planned items.
-        again = RollbackPlan(plan.source_run_id, plan.delete_created, plan.force)
-        items = walk(run.state, engine, again, queue=queue)
         done = 0
-        for outcomes in writer.write(items, total):
+        for outcomes in writer.write(stream(engine, queue), total):
             run.record(outcomes, operation="ROLLBACK", source_run_id=plan.source_run_id)
             done += len(outcomes)
             tick(queue, done, total)

@@ -13,14 +13,16 @@ now (the engine's extract, brought up to date from the org just before):
   an upsert that matched an existing record (no before image), a record the run
   deleted (a rollback with `delete_created`; Salesforce's undelete is not used).
 
-`walk` streams the audit rows a page at a time and yields the WriteItems (restores on
-queue "update", deletes on queue "delete"), filling a `RollbackPlan` as it goes; the
-rollback calls it once to plan and again to write, so the 417k records of a 1M run are
-never all in memory. FAILED rows wrote nothing and are only counted.
+`build` streams the audit rows a page at a time, fills a `RollbackPlan` and stores the
+WriteItems (restores on queue "update", deletes on queue "delete") in a temp table of
+the engine; `stream` pages them back to the writer. So the rollback writes exactly what
+was planned, and the 417k records of a 1M run are never all in memory. FAILED rows
+wrote nothing and are only counted.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from dataclasses import field as _field
@@ -29,14 +31,16 @@ from typing import Any
 from propsync import fields as sf
 from propsync.engines import Engine
 from propsync.salesforce.client import CLEAR
-from propsync.state import AuditEntry, StateStore
-from propsync.sync.payload import WriteItem, WriteQueue, to_salesforce
+from propsync.state import AuditImage, StateStore
+from propsync.state.records import to_json
+from propsync.sync.payload import WriteItem, WriteQueue
 
 PAGE = 10_000
 SAMPLES = 5  # examples kept per field
 LISTED = 1_000  # drift, created and not-restorable records listed (all are counted)
 _IDS = "_propsync_rollback_ids"
-_COLUMNS = [f for f in sf.FIELDS if f.synced]
+PLAN_TABLE = "_propsync_rollback_plan"
+_COLUMNS = [(f.name, f.column, f.engine_type) for f in sf.FIELDS if f.synced]
 _TYPES = {f.name: f.type for f in sf.FIELDS}
 
 
@@ -56,7 +60,7 @@ class RollbackPlan:
     source_run_id: str
     delete_created: bool
     force: bool
-    audited: int = 0  # audit rows of the run
+    audited: int = 0  # SUCCESS audit rows of the run
     failed_rows: int = 0  # FAILED rows: nothing was written, nothing to undo
     restores: int = 0  # records updated back
     deletes: int = 0  # created records deleted
@@ -85,7 +89,7 @@ class RollbackPlan:
 
     # --- filled by walk -------------------------------------------------------------
 
-    def _drift(self, entry: AuditEntry, name: str, wrote: Any, now: Any) -> None:
+    def _drift(self, entry: AuditImage, name: str, wrote: Any, now: Any) -> None:
         self.drift_count += 1
         if len(self.drift) < LISTED:
             self.drift.append(
@@ -100,7 +104,7 @@ class RollbackPlan:
                 }
             )
 
-    def _left(self, target: list[dict[str, Any]], entry: AuditEntry, reason: str) -> None:
+    def _left(self, target: list[dict[str, Any]], entry: AuditImage, reason: str) -> None:
         if len(target) < LISTED:
             target.append(
                 {
@@ -111,11 +115,11 @@ class RollbackPlan:
                 }
             )
 
-    def _not_restorable(self, entry: AuditEntry, reason: str) -> None:
+    def _not_restorable(self, entry: AuditImage, reason: str) -> None:
         self.not_restorable_count += 1
         self._left(self.not_restorable, entry, reason)
 
-    def _restore(self, entry: AuditEntry, name: str, now: Any, value: Any) -> None:
+    def _restore(self, entry: AuditImage, name: str, now: Any, value: Any) -> None:
         f = self.fields.setdefault(name, FieldRestore(name))
         f.count += 1
         if len(f.samples) < SAMPLES:
@@ -138,63 +142,60 @@ def same(name: str, a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def is_delete(entry: AuditEntry) -> bool:
+def is_delete(entry: AuditImage) -> bool:
     """The row of a record the run deleted (a rollback with delete_created)."""
-    return (entry.after_values or {}).get("IsDeleted") is True and not entry.fields_written
+    return entry.after_values == {"IsDeleted": True}
 
 
 def current_values(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The live records (not deleted) among `ids` in the engine's Salesforce extract:
-    Id -> {API name: value as the sync writes it}."""
+    Id -> {API name: value as the sync writes it}, converted a column at a time."""
     import pyarrow as pa  # heavy driver: imported on first use
+    import pyarrow.compute as pc
 
     if not ids:
         return {}
     engine.load_arrow(_IDS, pa.table({"id": pa.array(ids, pa.string())}), temporary=True)
     try:
-        cols = ", ".join(f"s.{f.column}" for f in _COLUMNS)
-        rows = engine.dicts(
+        cols = ", ".join(f"s.{column}" for _, column, _ in _COLUMNS)
+        table = engine.arrow(
             f"SELECT s.id, {cols} FROM {sf.ENGINE_TABLE} AS s"
             f" JOIN {_IDS} AS i ON i.id = s.id WHERE NOT coalesce(s.is_deleted, FALSE)"
         )
     finally:
         engine.drop(_IDS)
-    return {str(r["id"]): {f.name: to_salesforce(r[f.column]) for f in _COLUMNS} for r in rows}
+    names, columns = [], []
+    for name, column, engine_type in _COLUMNS:
+        values = table.column(column)
+        if engine_type == "TIMESTAMPTZ":  # as `payload.to_salesforce` writes it: UTC, ms
+            ms = pc.cast(values, pa.timestamp("ms", tz="UTC"), safe=False)
+            values = pc.strftime(ms, format="%Y-%m-%dT%H:%M:%SZ")
+        names.append(name)
+        columns.append(values.to_pylist())
+    return {
+        str(rid): dict(zip(names, row, strict=True))
+        for rid, *row in zip(table.column("id").to_pylist(), *columns, strict=True)
+    }
 
 
-def _pages(state: StateStore, run_id: str) -> Iterator[list[AuditEntry]]:
-    page: list[AuditEntry] = []
-    for entry in state.audit.entries(run_id):
-        page.append(entry)
-        if len(page) >= PAGE:
-            yield page
-            page = []
-    if page:
-        yield page
-
-
-def walk(
-    state: StateStore, engine: Engine, plan: RollbackPlan, *, queue: WriteQueue | None = None
-) -> Iterator[WriteItem]:
-    """Stream the run's inverse: fill `plan` and yield the WriteItems (of `queue` only,
-    when given). See the module docstring."""
-    for page in _pages(state, plan.source_run_id):
-        ids = [e.salesforce_id for e in page if e.sync_status == "SUCCESS" and e.salesforce_id]
-        current = current_values(engine, ids)
+def walk(state: StateStore, engine: Engine, plan: RollbackPlan) -> Iterator[WriteItem]:
+    """Stream the run's inverse: fill `plan` and yield the WriteItems (see the module
+    docstring)."""
+    plan.failed_rows = sum(
+        s.records for s in state.audit.summary(plan.source_run_id) if s.sync_status == "FAILED"
+    )
+    for page in state.audit.images(plan.source_run_id):
+        current = current_values(engine, [e.salesforce_id for e in page if e.salesforce_id])
         for entry in page:
             plan.audited += 1
-            if entry.sync_status != "SUCCESS":
-                plan.failed_rows += 1
-                continue
             item = _inverse(entry, current.get(entry.salesforce_id or ""), plan)
-            if item is not None and (queue is None or item.queue == queue):
+            if item is not None:
                 yield item
 
 
-def _inverse(entry: AuditEntry, now: dict[str, Any] | None, plan: RollbackPlan) -> WriteItem | None:
+def _inverse(entry: AuditImage, now: dict[str, Any] | None, plan: RollbackPlan) -> WriteItem | None:
     sfid = entry.salesforce_id
     after = entry.after_values or {}
-    written = list(entry.fields_written or [k for k in after if k != "Id"])
     if is_delete(entry):
         plan._not_restorable(entry, "deleted by the run; a rollback does not undelete")
         return None
@@ -207,7 +208,7 @@ def _inverse(entry: AuditEntry, now: dict[str, Any] | None, plan: RollbackPlan) 
                 entry, "the upsert matched an existing record; the run kept no before image"
             )
             return None
-        drifted = [n for n in written if not same(n, now.get(n), after.get(n))]
+        drifted = [n for n, wrote in after.items() if not same(n, now.get(n), wrote)]
         for name in drifted:
             plan._drift(entry, name, after.get(name), now.get(name))
         if drifted:
@@ -221,14 +222,14 @@ def _inverse(entry: AuditEntry, now: dict[str, Any] | None, plan: RollbackPlan) 
             plan._left(plan.created_left, entry, "created by the run, changed since; left")
             return None
         plan.deletes += 1
-        before = {n: now.get(n) for n in written}
+        before = {n: now.get(n) for n in after}
         return WriteItem("delete", sfid, entry.snappt_property_id_c, sfid, {"Id": sfid}, before)
     before_values = entry.before_values
     record: dict[str, Any] = {"Id": sfid}
     image: dict[str, Any] = {}
     drifted_any = False
-    for name in written:
-        want, wrote, held = before_values.get(name), after.get(name), now.get(name)
+    for name, wrote in after.items():  # the fields the run wrote (a cleared one is None)
+        want, held = before_values.get(name), now.get(name)
         if same(name, held, want):
             plan.already_restored += 1
             continue
@@ -246,3 +247,67 @@ def _inverse(entry: AuditEntry, now: dict[str, Any] | None, plan: RollbackPlan) 
         return None
     plan.restores += 1
     return WriteItem("update", sfid, entry.snappt_property_id_c, sfid, record, image)
+
+
+# --- the plan's table ----------------------------------------------------------------
+
+
+def build(state: StateStore, engine: Engine, plan: RollbackPlan) -> int:
+    """Compute the plan and store its WriteItems in `PLAN_TABLE` (a temp table, in the
+    order the audit log has them); return how many."""
+    import pyarrow as pa  # heavy driver: imported on first use
+
+    schema = pa.schema(
+        [("seq", pa.int64()), ("queue", pa.string()), ("key", pa.string()),
+         ("rds_property_id", pa.string()), ("record", pa.string()), ("before", pa.string())]
+    )  # fmt: skip
+    engine.load_arrow(PLAN_TABLE, schema.empty_table(), temporary=True)
+    seq = 0
+    batch: list[WriteItem] = []
+
+    def flush() -> None:
+        nonlocal seq
+        first = seq
+        seq += len(batch)
+        where = "rollback plan of run " + plan.source_run_id
+        columns = {
+            "seq": list(range(first + 1, seq + 1)),
+            "queue": [i.queue for i in batch],
+            "key": [i.key for i in batch],
+            "rds_property_id": [i.rds_property_id for i in batch],
+            "record": [to_json(_plain(i.record), where=where) for i in batch],
+            "before": [to_json(i.before, where=where) for i in batch],
+        }
+        engine.load_arrow(PLAN_TABLE, pa.table(columns, schema=schema), mode="append")
+        batch.clear()
+
+    for item in walk(state, engine, plan):
+        batch.append(item)
+        if len(batch) >= PAGE:
+            flush()
+    if batch:
+        flush()
+    return seq
+
+
+def stream(engine: Engine, queue: WriteQueue) -> Iterator[WriteItem]:
+    """The planned items of `queue` in order, a page at a time (separate queries: the
+    audit rows go into the same DuckDB connection meanwhile)."""
+    last = 0
+    while True:
+        rows = engine.rows(
+            f"SELECT seq, key, rds_property_id, record, before FROM {PLAN_TABLE}"
+            f" WHERE queue = ? AND seq > ? ORDER BY seq LIMIT {PAGE}",
+            [queue, last],
+        )
+        for _seq, key, rds_id, record, before in rows:
+            values = {k: (CLEAR if v is None else v) for k, v in json.loads(record).items()}
+            yield WriteItem(queue, key, rds_id, key, values, json.loads(before))
+        if len(rows) < PAGE:
+            return
+        last = int(rows[-1][0])
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as JSON-ready values: CLEAR as null (`stream` turns it back)."""
+    return {k: (None if v is CLEAR else v) for k, v in record.items()}
