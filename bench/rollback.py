@@ -126,7 +126,8 @@ def _print(report: dict[str, Any]) -> None:
     print(f"scale {report['scale']:,}; {report['machine']}; `{report['command']}`")
     print()
     print(
-        "| step | wall s | records written | API calls | peak RSS MB (sampled / ru_maxrss) | phases s |"
+        "| step | wall s | records written | API calls | peak RSS MB (sampled / ru_maxrss) |"
+        " phases s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     print(

@@ -248,3 +248,40 @@ def test_bulk_path_rollback_restores_and_journals(tmp_path: Path) -> None:
         assert not state.bulk_jobs.open(["update"])
     finally:
         org.close()
+
+
+def test_a_pilot_is_rolled_back_run_by_run_newest_first(org: Org) -> None:
+    from propsync import api
+    from propsync.sync import plan
+
+    before = snapshot(org)
+    plan(org.ws, "all")  # builds the views
+    engine = org.ws.engine()
+    creates = [r[0] for r in engine.rows(
+        "SELECT rds_property_id FROM properties_to_create ORDER BY rds_property_id DESC LIMIT 3"
+    )]  # fmt: skip
+    updates = [r[0] for r in engine.rows(
+        "SELECT snappt_property_id_c FROM properties_to_update"
+        " WHERE has_changes_since_last_sync ORDER BY id LIMIT 4"
+    )]  # fmt: skip
+    rows: list[dict[str, Any]] = [{"queue": "create", "rds_property_id": int(i)} for i in creates]
+    rows += [{"queue": "update", "snappt_property_id_c": u} for u in updates]
+    org.ws.state().pilots.save("pilot-1", rows)
+    sync_a = run_sync(org.ws, "create", pilot="pilot-1")
+    sync_b = run_sync(org.ws, "update", pilot="pilot-1")
+    outside = run_sync(org.ws, "update")  # not the pilot's: stays
+    after_outside = snapshot(org)
+    assert outside.counts["update"].succeeded > 0
+
+    with pytest.raises(UsageError, match="no run recorded with that pilot"):
+        api.rollback(org.ws, pilot="nobody")
+    done = api.rollback(org.ws, pilot="pilot-1", delete_created=True)
+    assert done.exit_code == 0
+    assert [r.source_run_id for r in done.results] == [sync_b.run_id, sync_a.run_id]
+    assert done.results[0].restored == len(updates)
+    assert done.results[1].deleted == len(creates)
+    now = snapshot(org)
+    pilot_ids = {e.salesforce_id for e in org.ws.state().audit.entries(sync_b.run_id)}
+    # The pilot's records are as before the pilot; the other run's writes are kept.
+    assert differing(before, now).keys() == differing(before, after_outside).keys() - pilot_ids
+    assert all(now[i] == before[i] for i in pilot_ids)
