@@ -207,6 +207,12 @@ def test_several_runs_newest_first_and_the_cli(org: Org) -> None:
         rollback_runs(org.ws, [create.run_id, "missing"])  # checked before writing
     assert snapshot(org) != before
     org.ws.close()
+    preview = CliRunner().invoke(
+        main, ["--config", str(org.config_path), "-q", "rollback", update.run_id, "--dry-run"]
+    )
+    assert preview.exit_code == 0, preview.output
+    assert f"rollback of run {update.run_id} (dry run): fields restored" in preview.output
+    assert f"{update.counts['update'].succeeded} record(s) to restore" in preview.output
     out = CliRunner().invoke(
         main,
         [
