@@ -17,7 +17,7 @@ Progress callbacks are optional everywhere; the CLI turns them into progress bar
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,8 @@ from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
 from propsync.monitor.dashboard import serve as serve_dashboard
 from propsync.monitor.scheduler import serve as run_service
+from propsync.rollout import rollback as _rollback
+from propsync.rollout.rollback import RollbackResult, RollbackResults
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -57,6 +59,8 @@ __all__ = [
     "GenerateResult",
     "OrgLoad",
     "Progress",
+    "RollbackResult",
+    "RollbackResults",
     "WorkspaceLike",
     "build_models",
     "check_models",
@@ -69,6 +73,7 @@ __all__ = [
     "metrics",
     "open_workspace",
     "plan",
+    "rollback",
     "run_details",
     "runs",
     "serve",
@@ -429,3 +434,37 @@ def serve(
     return run_service(
         _config_path(workspace), host=host, port=port, run_at_start=run_at_start, ready=ready
     )
+
+
+# --- rollback ---------------------------------------------------------------------------
+
+
+def rollback(
+    workspace: WorkspaceLike = None,
+    run_ids: Sequence[str] = (),
+    *,
+    pilot: str | None = None,
+    dry_run: bool = False,
+    delete_created: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RollbackResults:
+    """Roll back runs from their audit before-images, newest first, each as a rollback
+    run of its own: `run_ids`, and every run recorded with pilot name `pilot`. Records a
+    run created are deleted only with `delete_created`; fields changed since the run
+    are left alone (reported as drift) unless `force`; `dry_run` writes nothing.
+    `result.exit_code` is the worst rollback's (0 / 1 / 2)."""
+    with _opened(workspace) as ws:
+        ids = list(run_ids)
+        if pilot is not None:
+            ids += _rollback.pilot_runs(ws, pilot)
+        if not ids:
+            raise UsageError("rollback: name a RUN_ID or --pilot NAME")
+        return _rollback.rollback_runs(
+            ws,
+            ids,
+            dry_run=dry_run,
+            delete_created=delete_created,
+            force=force,
+            progress=progress,
+        )

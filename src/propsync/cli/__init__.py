@@ -16,7 +16,17 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from propsync import api
-from propsync.cli import dashboard, demo, emulator, extract, generate, models, serve, sync
+from propsync.cli import (
+    dashboard,
+    demo,
+    emulator,
+    extract,
+    generate,
+    models,
+    rollback,
+    serve,
+    sync,
+)
 from propsync.cli.common import Context, error_handler
 
 
@@ -96,6 +106,7 @@ for command in (
     sync.plan_cmd,
     sync.sync_cmd,
     sync.runs_grp,
+    rollback.rollback_cmd,
     demo.demo_cmd,
     dashboard.dashboard_cmd,
     serve.serve_cmd,

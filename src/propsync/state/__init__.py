@@ -21,7 +21,7 @@ from pathlib import Path
 from propsync.config import StateConfig, secret
 from propsync.engines import Engine, Tracer
 from propsync.errors import ConfigError
-from propsync.state.audit import AuditEntry, AuditSummary
+from propsync.state.audit import AuditEntry, AuditImage, AuditSummary
 from propsync.state.bulk_jobs import BulkJob
 from propsync.state.duckdb_store import DuckDBBackend
 from propsync.state.locks import LockHolder
@@ -47,6 +47,7 @@ __all__ = [
     "SYNCS",
     "AppliedMigration",
     "AuditEntry",
+    "AuditImage",
     "AuditRecord",
     "AuditSummary",
     "BulkJob",

@@ -1,7 +1,8 @@
 """One audit-log row per record outcome, with before and after images.
 
 before: the fields written as Salesforce held them (from this run's extract; empty for
-a create). after: the values written. Rollback replays `before`; a FAILED row's `after`
+a create; a deleted record's fields). after: the values written (`{"IsDeleted": true}`
+for a delete). Rollback replays `before`; a FAILED row's `after`
 is what was attempted.
 """
 
@@ -43,7 +44,7 @@ def rows(
                 error_code=outcome.error_code,
                 error_message=(outcome.error_message or "")[:MAX_ERROR_MESSAGE] or None,
                 fields_written=item.fields_written,
-                before_values=item.before if item.queue == "update" else None,
+                before_values=None if item.queue == "create" else item.before,
                 after_values=after,
                 api=outcome.api,
                 job_id=outcome.job_id,

@@ -10,7 +10,8 @@ audit rows of the job's records it appends RECORDED and deletes the file.
 under the sync locks): for each job still SUBMITTED whose run is over, it asks
 Salesforce for the job's results and appends the audit rows (SUCCESS, or FAILED with
 Salesforce's code; records the job never processed were not written and get none),
-attributed to the run that submitted the job, then appends RECONCILED. A job still
+attributed to the run that submitted the job (as ROLLBACK rows, with the run undone,
+when that was a rollback), then appends RECONCILED. A job still
 in progress after `wait_s` is left for the following run (logged).
 """
 
@@ -170,7 +171,7 @@ def reconcile(
             continue
         records = [
             r
-            for r in _audit_records(job, results, images)
+            for r in _audit_records(job, results, images, *_operation(state, run_id, job))
             if (r.snappt_property_id_c if column == "snappt_property_id_c" else r.salesforce_id)
             not in audited
         ]
@@ -203,11 +204,24 @@ def reconcile(
     return done
 
 
+def _operation(state: StateStore, run_id: str, job: BulkJob) -> tuple[str, str | None]:
+    """The audit operation of a job's records and the run it undoes: ROLLBACK (with its
+    source run) for a rollback run's jobs, else CREATE / UPDATE from the queue."""
+    run = state.runs.get(run_id)
+    if run is not None and run.sync == "rollback":
+        source = (run.params or {}).get("source_run_id")
+        return "ROLLBACK", None if source is None else str(source)
+    return QUEUE_OPERATION[job.queue], None
+
+
 def _audit_records(
-    job: BulkJob, results: list[Any], images: dict[str, dict[str, Any]]
+    job: BulkJob,
+    results: list[Any],
+    images: dict[str, dict[str, Any]],
+    operation: str,
+    source_run_id: str | None,
 ) -> list[AuditRecord]:
     now = dt.datetime.now(dt.UTC)
-    operation = QUEUE_OPERATION[job.queue]
     out = []
     for res in results:
         err = res.errors[0] if res.errors else None
@@ -235,6 +249,7 @@ def _audit_records(
                 after_values=_loads(image.get("after")),
                 api="bulk2",
                 job_id=job.job_id,
+                source_run_id=source_run_id,
             )
         )
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from propsync import fields as sf
 from propsync.salesforce.client import CLEAR
@@ -19,13 +19,18 @@ from propsync.sync.mapping import CREATE_FIELDS, UPDATE_FIELDS, Queue, col
 if TYPE_CHECKING:
     import pyarrow as pa
 
+# What the writer does with an item: Sync A's upsert, Sync B's update, or a delete by Id
+# (a rollback removing a record its run created).
+WriteQueue = Literal["create", "update", "delete"]
+
 
 @dataclass(slots=True)
 class WriteItem:
     """One record to write. `key` is the external id (create) or the Salesforce Id
-    (update); `record` holds only the fields written (plus the key field)."""
+    (update, delete); `record` holds only the fields written (plus the key field; a
+    delete's record is just its Id)."""
 
-    queue: Queue
+    queue: WriteQueue
     key: str
     rds_property_id: str | None
     salesforce_id: str | None
@@ -38,7 +43,10 @@ class WriteItem:
         return [k for k, v in self.record.items() if k != "Id" and v is not None]
 
     def after_image(self) -> dict[str, Any]:
-        """The values written, JSON-ready (a cleared field is None)."""
+        """The values written, JSON-ready (a cleared field is None); a deleted record's
+        is `{"IsDeleted": True}`, the state Salesforce then shows for it."""
+        if self.queue == "delete":
+            return {"IsDeleted": True}
         return {k: (None if v is CLEAR else v) for k, v in self.record.items() if k != "Id"}
 
 
@@ -104,5 +112,5 @@ def chunked(items: Iterable[WriteItem], size: int) -> Iterator[list[WriteItem]]:
         yield chunk
 
 
-def key_field(queue: Queue) -> str:
+def key_field(queue: WriteQueue) -> str:
     return sf.EXTERNAL_ID if queue == "create" else "Id"

@@ -63,6 +63,20 @@ def refresh(
     tick("extract", 0, 3)
     sources.extract(ws.config.source, engine, root=ws.root)
     tick("extract", 1, 3)
+    kind, rows = refresh_salesforce(client, engine, full=full)
+    tick("extract", 2, 3)
+    build_models(ws)
+    tick("extract", 3, 3)
+    stats = RefreshStats(kind, rows, time.monotonic() - started)
+    log.info("refresh: %s", stats)
+    return stats
+
+
+def refresh_salesforce(
+    client: SalesforceClient, engine: Engine, *, full: bool = False
+) -> tuple[str, int]:
+    """Bring the engine's Salesforce extract up to date (incrementally unless `full` or
+    there is none yet) and stamp its watermark; return ("full" | "incremental", rows)."""
     taken_at = dt.datetime.now(dt.UTC)
     merged = None if full else salesforce_incremental(client, engine)
     if merged is None:
@@ -74,12 +88,7 @@ def refresh(
         f"SELECT CAST(? AS TIMESTAMPTZ) AS taken_at, {_FINGERPRINT} FROM {ENGINE_TABLE}",
         [taken_at],
     )
-    tick("extract", 2, 3)
-    build_models(ws)
-    tick("extract", 3, 3)
-    stats = RefreshStats(kind, rows, time.monotonic() - started)
-    log.info("refresh: %s", stats)
-    return stats
+    return kind, rows
 
 
 def build_models(ws: Workspace, *, strict: bool = True) -> list[str]:

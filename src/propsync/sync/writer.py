@@ -3,7 +3,8 @@
 The path depends on the size of the set: Bulk API 2.0 at or above
 `sync.bulk_threshold` records, sObject Collections (200 a request) below. Sync A
 upserts on the external id (a retry can never make a second record); Sync B updates
-by Id with only the changed fields. Record errors that a resubmission can clear
+by Id with only the changed fields; a delete (a rollback removing what its run
+created) goes by Id. Record errors that a resubmission can clear
 (`UNABLE_TO_LOCK_ROW`, a lock wrapped in `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`) are
 resent with backoff up to `sync.max_record_attempts`; every other record error is final
 on its first occurrence. Request-level retries and session refresh live in the client.
@@ -32,6 +33,11 @@ MAX_BACKOFF_S = 30.0
 # Concurrent sObject Collections requests. Salesforce allows far more; a few already
 # hide the round-trip time, and keep row-lock contention between requests low.
 COLLECTION_WORKERS = 4
+OPERATION: dict[str, Literal["upsert", "update", "delete"]] = {
+    "create": "upsert",
+    "update": "update",
+    "delete": "delete",
+}
 
 
 @dataclass(slots=True)
@@ -178,11 +184,13 @@ class Writer:
     def _send(self, group: list[WriteItem], *, bulk: bool, attempt: int = 1) -> Sent:
         queue = group[0].queue
         records = [item.record for item in group]
-        op: Literal["upsert", "update"] = "upsert" if queue == "create" else "update"
+        op: Literal["upsert", "update", "delete"] = OPERATION[queue]
         ext = sf.EXTERNAL_ID if queue == "create" else None
         if bulk:
             columns = _columns(records, queue)
-            if self.journal is not None:
+            # The journal (sync_bulk_jobs) covers the sync's queues; a delete needs no
+            # images to be audited again: the record is gone or it is not.
+            if self.journal is not None and queue != "delete":
                 # Journalled before upload: a kill -9 while Salesforce runs the job
                 # leaves what the next run needs to audit its records.
                 on_job = self.journal.begin(group, op, attempt)

@@ -1,0 +1,1 @@
+"""Pilot, rollout and rollback: phases 4 and 5 of the plan."""
