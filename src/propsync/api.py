@@ -27,6 +27,7 @@ from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.rollout import pilot_select as pilot_select_mod
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -65,6 +66,8 @@ __all__ = [
     "init",
     "metrics",
     "open_workspace",
+    "pilot_select",
+    "pilot_show",
     "plan",
     "run_details",
     "runs",
@@ -391,3 +394,38 @@ def start_emulator(
         raise UsageError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"cannot serve on port {chosen_port}: {exc}") from exc
+
+
+# --- pilot (phase 4) --------------------------------------------------------------------
+
+
+def pilot_select(
+    workspace: WorkspaceLike = None,
+    *,
+    name: str = pilot_select_mod.DEFAULT_NAME,
+    seed: int = pilot_select_mod.DEFAULT_SEED,
+    now: datetime | None = None,
+    refresh_inputs: bool = True,
+) -> pilot_select_mod.PilotSelection:
+    """Select the pilot of Step 4.1 (50 creates, 50 updates in the plan's strata, seeded)
+    over freshly refreshed queues, save it as the pilot set `name` and write its two CSV
+    exports under <workspace>/reports/. `refresh_inputs=False` selects over the engine's
+    views as they are."""
+    with _opened(workspace) as ws:
+        return pilot_select_mod.select(ws, name, seed=seed, now=now, refresh_inputs=refresh_inputs)
+
+
+def pilot_show(
+    workspace: WorkspaceLike = None,
+    *,
+    name: str = pilot_select_mod.DEFAULT_NAME,
+    csv_dir: str | Path | None = None,
+) -> pilot_select_mod.PilotSet:
+    """The pilot set saved under `name` (its latest selection); with `csv_dir`, its two
+    CSV exports (the plan's columns) are written there too."""
+    with _opened(workspace) as ws:
+        saved = pilot_select_mod.saved_set(ws, name)
+        if csv_dir is not None:
+            for queue, rows in saved.rows.items():
+                pilot_select_mod.write_csv(Path(csv_dir), name, queue, rows)
+        return saved

@@ -1,0 +1,116 @@
+"""`propsync pilot select|show|run|validate|signoff`: the pilot of phase 4.
+
+Exit codes: 0 done / every item passed; 1 `validate` found failures; 2 `run` refused by
+its pre-flight checklist (or a sync aborted), `signoff` refused; 64 usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from propsync import api
+from propsync.cli.common import Context, emit_json, error_handler, num, pass_ctx, stdout_console
+
+NAME_OPTION = click.option(
+    "--name", default="pilot", show_default=True, help="The pilot set's name."
+)
+
+
+@click.group("pilot")
+def pilot_group() -> None:
+    """The pilot of phase 4: select, show, run, validate, sign off."""
+
+
+@pilot_group.command("select")
+@NAME_OPTION
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random picks.")
+@click.option("--no-refresh", is_flag=True, help="Select over the engine's views as they are.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_ctx
+@error_handler
+def select_cmd(ctx: Context, name: str, seed: int, no_refresh: bool, as_json: bool) -> None:
+    """Select 50 properties to create and 50 to update in the plan's strata (Step 4.1)."""
+    result = api.pilot_select(ctx.config_path, name=name, seed=seed, refresh_inputs=not no_refresh)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    console = stdout_console()
+    table = Table(title=f"pilot {name} (seed {seed}): {result.size} selected")
+    for column in ("queue", "priority", "stratum", "target", "selected", "filled", "short"):
+        table.add_column(column, justify="left" if column in ("queue", "stratum") else "right")
+    for s in result.strata:
+        table.add_row(
+            s.queue,
+            str(s.priority),
+            s.reason,
+            num(s.target),
+            num(s.selected),
+            num(s.filled) if s.filled else "",
+            num(s.shortfall) if s.shortfall else "",
+        )
+    console.print(table)
+    for s in result.strata:
+        if s.filled:
+            console.print(
+                f"[yellow]{s.queue} {s.reason}: {s.filled} of {s.target} did not meet the rule;"
+                " filled from the rest of the queue[/yellow]"
+            )
+        if s.shortfall:
+            console.print(f"[red]{s.queue} {s.reason}: {s.shortfall} short (queue ran out)[/red]")
+    for queue, path in result.exports.items():
+        console.print(f"{queue} export: {path}")
+
+
+@pilot_group.command("show")
+@NAME_OPTION
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also write the two CSV exports (the plan's columns) into this folder.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_ctx
+@error_handler
+def show_cmd(ctx: Context, name: str, csv_dir: Path | None, as_json: bool) -> None:
+    """The saved pilot set: its members per queue with their stratum."""
+    result = api.pilot_show(ctx.config_path, name=name, csv_dir=csv_dir)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    console = stdout_console()
+    console.print(
+        f"pilot {name}: selection {result.selection_id} at {result.selected_at:%Y-%m-%d %H:%M} UTC"
+    )
+    for queue, rows in result.rows.items():
+        table = Table(title=f"{queue} set ({len(rows)})")
+        columns = _columns(queue)
+        for column in columns:
+            table.add_column(column)
+        for r in rows:
+            table.add_row(*[_text(r.get(c)) for c in columns])
+        console.print(table)
+    if csv_dir is not None:
+        console.print(f"CSV exports written to {csv_dir}")
+
+
+def _columns(queue: str) -> list[str]:
+    if queue == "create":
+        return ["priority", "pilot_reason", "rds_property_id", "property_name", "company_id",
+                "idv_enabled", "bank_linking_enabled", "filled"]  # fmt: skip
+    return ["priority", "pilot_reason", "snappt_property_id_c", "property_name",
+            "active_property_count", "idv_enabled", "has_any_features_enabled",
+            "filled"]  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return str(value)
