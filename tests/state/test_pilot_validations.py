@@ -38,8 +38,8 @@ def test_preflight_baseline_and_validation_roundtrip(state_ws: StateWorkspace) -
         with pytest.raises(StateError, match=r"baseline record #0: id"):
             repo.save_baseline(first, [{"snappt_property_id_c": "1"}])
 
-        failing = [*items, {"key": "dup", "name": "No duplicates", "passed": False,
-                            "offending": [{"snappt_property_id_c": "7", "records": 2}]}]  # fmt: skip
+        offending = [{"snappt_property_id_c": "7", "records": 2}]
+        failing = [*items, {"key": "dup", "name": "Dups", "passed": False, "offending": offending}]
         bad = repo.record_validation(
             "p", "sel-1", preflight_id=first.preflight_id, items=failing, run_ids=["r1", "r2"]
         )
@@ -53,7 +53,7 @@ def test_preflight_baseline_and_validation_roundtrip(state_ws: StateWorkspace) -
         assert got.run_ids == ["r3"] and got.report_html == "/tmp/x.html"
         again = repo.get_validation(bad.validation_id)
         assert again is not None and again.items[1]["offending"][0]["records"] == 2
-        with pytest.raises(StateError, match="item #0 .*passed must be true or false"):
+        with pytest.raises(StateError, match=r"item #0 .*passed must be true or false"):
             repo.record_validation("p", "s", preflight_id=None, items=[{"name": "x"}], run_ids=[])
 
         store.signoffs.add("p", who="Ana", validation_id=good.validation_id)
