@@ -27,6 +27,7 @@ from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.rollout import pilot_run as pilot_run_mod
 from propsync.rollout import pilot_select as pilot_select_mod
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
@@ -66,6 +67,7 @@ __all__ = [
     "init",
     "metrics",
     "open_workspace",
+    "pilot_run",
     "pilot_select",
     "pilot_show",
     "plan",
@@ -429,3 +431,21 @@ def pilot_show(
             for queue, rows in saved.rows.items():
                 pilot_select_mod.write_csv(Path(csv_dir), name, queue, rows)
         return saved
+
+
+def pilot_run(
+    workspace: WorkspaceLike = None,
+    *,
+    name: str = pilot_select_mod.DEFAULT_NAME,
+    force: bool = False,
+    no_monitoring: bool = False,
+    progress: Progress | None = None,
+) -> pilot_run_mod.PilotRunResult:
+    """Steps 4.2/4.3 on the pilot set `name`: refresh, the pre-flight checklist (refused,
+    `exit_code` 2, when an item fails unless `force`), the baseline of the update set,
+    then Sync A and Sync B restricted to the pilot. `no_monitoring` says alerting is
+    knowingly not configured."""
+    with _opened(workspace) as ws:
+        return pilot_run_mod.run_pilot(
+            ws, name, force=force, no_monitoring=no_monitoring, progress=progress
+        )

@@ -13,7 +13,17 @@ import click
 from rich.table import Table
 
 from propsync import api
-from propsync.cli.common import Context, emit_json, error_handler, num, pass_ctx, stdout_console
+from propsync.cli.common import (
+    Context,
+    emit_json,
+    error_handler,
+    num,
+    pass_ctx,
+    progress_bars,
+    status_style,
+    stdout_console,
+)
+from propsync.cli.sync import LABELS
 
 NAME_OPTION = click.option(
     "--name", default="pilot", show_default=True, help="The pilot set's name."
@@ -114,3 +124,66 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else ""
     return str(value)
+
+
+def print_items(title: str, items: list[Any], *, rows: int = 5) -> None:
+    """A checklist as a table, then each failed item's first offending rows."""
+    console = stdout_console()
+    table = Table(title=title)
+    for column in ("", "item", "measured", "threshold", "offending"):
+        table.add_column(column, justify="right" if column == "offending" else "left")
+    for i in items:
+        table.add_row(
+            "[green]PASS[/green]" if i.passed else "[red]FAIL[/red]",
+            i.name,
+            _text(i.measured),
+            _text(i.threshold),
+            num(i.offending_count),
+        )
+    console.print(table)
+    for i in items:
+        if not i.passed and i.offending:
+            console.print(f"[red]{i.name}[/red]: {i.offending_count} offending")
+            for r in list(i.offending)[:rows]:
+                console.print("  " + ", ".join(f"{k}={v}" for k, v in r.items()))
+
+
+@pilot_group.command("run")
+@NAME_OPTION
+@click.option("--force", is_flag=True, help="Run even when a pre-flight item fails.")
+@click.option(
+    "--no-monitoring",
+    is_flag=True,
+    help="Say that no alert channel is configured on purpose (the pre-flight item passes).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_ctx
+@error_handler
+def run_cmd(ctx: Context, name: str, force: bool, no_monitoring: bool, as_json: bool) -> None:
+    """Pre-flight checklist, baseline, then Sync A and Sync B on the pilot (Steps 4.2, 4.3)."""
+    with progress_bars(ctx, not as_json, LABELS) as progress:
+        result = api.pilot_run(
+            ctx.config_path, name=name, force=force, no_monitoring=no_monitoring,
+            progress=progress,
+        )  # fmt: skip
+    if as_json:
+        emit_json(result.to_json())
+        raise SystemExit(result.exit_code)
+    print_items(f"pilot {name}: pre-flight", result.items)
+    console = stdout_console()
+    if result.refused:
+        console.print(
+            "[red]refused: a pre-flight item failed (rerun with --force to override)[/red]"
+        )
+        raise SystemExit(result.exit_code)
+    if result.preflight.forced:
+        console.print("[yellow]forced past a failed pre-flight item (recorded)[/yellow]")
+    console.print(f"baseline: {result.baseline_records} update-set record(s) saved")
+    for label, run in (("Sync A", result.create), ("Sync B", result.update)):
+        if run is not None:
+            t = run.totals()
+            console.print(
+                f"{label}: run {run.run_id} {status_style(run.status)}: {t['sent']} sent,"
+                f" {t['created']} created, {t['updated']} updated, {t['failed']} failed"
+            )
+    raise SystemExit(result.exit_code)
