@@ -29,6 +29,8 @@ from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
 from propsync.rollout import pilot_run as pilot_run_mod
 from propsync.rollout import pilot_select as pilot_select_mod
+from propsync.rollout import pilot_signoff as pilot_signoff_mod
+from propsync.rollout import pilot_validate as pilot_validate_mod
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
@@ -65,11 +67,14 @@ __all__ = [
     "extract",
     "generate",
     "init",
+    "latest_signed_validation",
     "metrics",
     "open_workspace",
     "pilot_run",
     "pilot_select",
     "pilot_show",
+    "pilot_signoff",
+    "pilot_validate",
     "plan",
     "run_details",
     "runs",
@@ -449,3 +454,39 @@ def pilot_run(
         return pilot_run_mod.run_pilot(
             ws, name, force=force, no_monitoring=no_monitoring, progress=progress
         )
+
+
+def pilot_validate(
+    workspace: WorkspaceLike = None,
+    *,
+    name: str = pilot_select_mod.DEFAULT_NAME,
+    progress: Progress | None = None,
+) -> pilot_validate_mod.ValidationResult:
+    """Step 4.4's checklist on the pilot's latest run (each item with its offending
+    records, plus a read-back of every record written), saved and written as Markdown
+    and HTML under <workspace>/reports/. `exit_code` 1 when an item failed."""
+    with _opened(workspace) as ws:
+        return pilot_validate_mod.validate(ws, name, progress=progress)
+
+
+def pilot_signoff(
+    workspace: WorkspaceLike = None,
+    *,
+    by: str,
+    name: str = pilot_select_mod.DEFAULT_NAME,
+    note: str | None = None,
+    role: str | None = None,
+) -> pilot_signoff_mod.SignedValidation:
+    """Record `by`'s approval of the pilot's latest validation (SignoffRefused, exit 2,
+    while it has failures or when there is none)."""
+    with _opened(workspace) as ws:
+        return pilot_signoff_mod.signoff(ws, name, by=by, note=note, role=role)
+
+
+def latest_signed_validation(
+    workspace: WorkspaceLike = None, name: str = pilot_select_mod.DEFAULT_NAME
+) -> pilot_signoff_mod.SignedValidation | None:
+    """The pilot's latest validation if it passed and was signed off, else None (the
+    gate of the full rollout)."""
+    with _opened(workspace) as ws:
+        return pilot_signoff_mod.latest_signed_validation(ws, name)

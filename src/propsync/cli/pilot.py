@@ -187,3 +187,45 @@ def run_cmd(ctx: Context, name: str, force: bool, no_monitoring: bool, as_json: 
                 f" {t['created']} created, {t['updated']} updated, {t['failed']} failed"
             )
     raise SystemExit(result.exit_code)
+
+
+@pilot_group.command("validate")
+@NAME_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_ctx
+@error_handler
+def validate_cmd(ctx: Context, name: str, as_json: bool) -> None:
+    """The validation checklist of Step 4.4, with a read-back; writes the reports."""
+    with progress_bars(ctx, not as_json, LABELS) as progress:
+        result = api.pilot_validate(ctx.config_path, name=name, progress=progress)
+    if as_json:
+        emit_json(result.to_json())
+        raise SystemExit(result.exit_code)
+    print_items(f"pilot {name}: validation {result.validation.validation_id}", result.items)
+    console = stdout_console()
+    verdict = "[green]passed[/green]" if result.passed else "[red]failed[/red]"
+    console.print(f"validation {verdict}; reports: {result.markdown} and {result.html}")
+    raise SystemExit(result.exit_code)
+
+
+@pilot_group.command("signoff")
+@NAME_OPTION
+@click.option("--by", "by", required=True, help="Who signs off (recorded).")
+@click.option("--note", default=None, help="A comment kept with the sign-off.")
+@click.option("--role", default=None, help="The signer's role, e.g. 'CS lead'.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_ctx
+@error_handler
+def signoff_cmd(
+    ctx: Context, name: str, by: str, note: str | None, role: str | None, as_json: bool
+) -> None:
+    """Approve the pilot's latest validation (refused while it has failures)."""
+    result = api.pilot_signoff(ctx.config_path, name=name, by=by, note=note, role=role)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    v = result.validation
+    who = ", ".join(s.who for s in result.signoffs)
+    stdout_console().print(
+        f"pilot {name}: validation {v.validation_id} signed off by {who}; the rollout may start"
+    )
