@@ -163,14 +163,14 @@ def preflight_items(
             key="create_set_absent",
         )
     )
-    items.append(_org_answers(client))
-    items.append(_fields_mapped(client))
-    items.append(_budget(ws, client, name))
+    items.append(org_answers(client))
+    items.append(fields_mapped(client))
+    items.append(budget(ws, client, name))
     items.append(monitoring_item(ws.config, declared_off=no_monitoring))
     return items
 
 
-def _org_answers(client: SalesforceClient) -> Item:
+def org_answers(client: SalesforceClient) -> Item:
     try:
         limits = client.limits()
     except PropsyncError as exc:
@@ -186,7 +186,7 @@ def _org_answers(client: SalesforceClient) -> Item:
     )
 
 
-def _fields_mapped(client: SalesforceClient) -> Item:
+def fields_mapped(client: SalesforceClient) -> Item:
     try:
         names = {str(f.get("name")) for f in client.describe().get("fields", [])}
     except PropsyncError as exc:
@@ -203,7 +203,7 @@ def _fields_mapped(client: SalesforceClient) -> Item:
     )
 
 
-def _budget(ws: Workspace, client: SalesforceClient, name: str) -> Item:
+def budget(ws: Workspace, client: SalesforceClient, name: str) -> Item:
     plan = compute_plan(ws, client, "all", restriction(ws, name, None))
     remaining = plan.quota.get("remaining")
     needed = plan.api_calls

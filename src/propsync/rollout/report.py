@@ -188,7 +188,13 @@ def items_chart(items: Sequence[Item], title: str = "Offending records per item"
             {
                 "mark": {"type": "bar"},
                 "encoding": {
-                    "y": {"field": "item", "type": "nominal", "sort": None, "title": None},
+                    "y": {
+                        "field": "item",
+                        "type": "nominal",
+                        "sort": None,
+                        "title": None,
+                        "axis": {"labelLimit": 360},
+                    },
                     "x": {"field": "offending", "type": "quantitative", "title": "records"},
                     "color": {
                         "field": "result",
