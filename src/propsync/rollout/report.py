@@ -107,7 +107,7 @@ class Report:
                 out += _md_table(
                     [
                         {
-                            "": "PASS" if i.passed else "FAIL",
+                            "result": "PASS" if i.passed else "FAIL",
                             "item": i.name,
                             "measured": _cell(i.measured),
                             "threshold": _cell(i.threshold),
