@@ -313,6 +313,14 @@ class DashboardConfig(_Section):
     token_env: str = "PROPSYNC_DASHBOARD_TOKEN"
 
 
+class RolloutConfig(_Section):
+    """Phases 4 and 5: how long the workflow may take to fill sf_property_id__c, and
+    the longest a pilot's syncs may take (the plan's 1 hour and 5 minutes)."""
+
+    workflow_window: Duration = timedelta(hours=1)
+    pilot_max_duration: Duration = timedelta(minutes=5)
+
+
 class Config(_Section):
     source: SourceConfig = DuckDBSource()
     engine: EngineConfig = EngineConfig()
@@ -323,6 +331,7 @@ class Config(_Section):
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    rollout: RolloutConfig = RolloutConfig()
 
 
 def secret(env_name: str, *, what: str) -> str:

@@ -23,6 +23,7 @@ from propsync.cli import (
     extract,
     generate,
     models,
+    pilot,
     rollback,
     serve,
     sync,
@@ -110,5 +111,6 @@ for command in (
     demo.demo_cmd,
     dashboard.dashboard_cmd,
     serve.serve_cmd,
+    pilot.pilot_group,
 ):
     main.add_command(command)

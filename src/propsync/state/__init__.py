@@ -26,6 +26,7 @@ from propsync.state.bulk_jobs import BulkJob
 from propsync.state.duckdb_store import DuckDBBackend
 from propsync.state.locks import LockHolder
 from propsync.state.migrations import AppliedMigration
+from propsync.state.pilot_validations import BaselineRecord, Preflight, Validation
 from propsync.state.pilots import PilotMember, Signoff
 from propsync.state.postgres_store import PostgresBackend
 from propsync.state.queue_sizes import QueueMeasurement
@@ -50,13 +51,16 @@ __all__ = [
     "AuditImage",
     "AuditRecord",
     "AuditSummary",
+    "BaselineRecord",
     "BulkJob",
     "LockHolder",
     "PilotMember",
+    "Preflight",
     "QueueMeasurement",
     "RunRecord",
     "Signoff",
     "StateStore",
+    "Validation",
     "new_run_id",
     "open_state",
 ]

@@ -24,7 +24,15 @@ PILOT_COLUMNS = (
     "selected_at",
 )
 _CORE = {"queue", "rds_property_id", "snappt_property_id_c", "pilot_reason", "priority"}
-SIGNOFF_COLUMNS = ("pilot_name", "who", "role", "decision", "comment", "signed_at")
+SIGNOFF_COLUMNS = (
+    "pilot_name",
+    "who",
+    "role",
+    "decision",
+    "comment",
+    "signed_at",
+    "validation_id",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Signoff:
     decision: str  # APPROVED | REJECTED
     comment: str | None
     signed_at: datetime
+    validation_id: str | None = None  # the pilot validation signed (migration 005)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,14 +155,16 @@ class Signoffs:
         role: str | None = None,
         decision: str = "approve",
         comment: str | None = None,
+        validation_id: str | None = None,
     ) -> None:
-        """Record one person's decision (approve | reject) on a pilot."""
+        """Record one person's decision (approve | reject) on a pilot, naming the
+        validation it is about when there is one."""
         if not who:
             raise StateError(f"sign-off on pilot {name!r}: who is empty")
         self._db.insert(
             "signoffs",
             SIGNOFF_COLUMNS,
-            [(name, who, role, normalise_decision(decision), comment, now())],
+            [(name, who, role, normalise_decision(decision), comment, now(), validation_id)],
         )
 
     def for_pilot(self, name: str) -> list[Signoff]:
