@@ -297,6 +297,25 @@ class AlertsConfig(_Section):
     rules: RulesConfig = RulesConfig()
 
 
+class HealthConfig(_Section):
+    """`propsync health`: where each widget turns from green to yellow (the runbook's
+    daily check). Each widget turns red where its alert rule fires, at the threshold of
+    `[alerts.rules]` (enabled or not), so health and alerts never disagree."""
+
+    create_queue_under: int = Field(50, ge=0)  # green below; red above high_create_queue
+    update_queue_stable_pct: float = Field(10.0, ge=0)  # green within +-this of the 24 h median
+    update_queue_red_pct: float = Field(50.0, ge=0)  # red beyond +-this
+    feature_accuracy_over: float = Field(99.0, ge=0, le=100)  # green above; red under the rule
+    sync_success_at_least: float = Field(100.0, ge=0, le=100)  # green at or above (7 days)
+    missing_at_most: int = Field(50, ge=0)  # green at or below; red above properties_missing
+
+    @model_validator(mode="after")
+    def _red_beyond_yellow(self) -> HealthConfig:
+        if self.update_queue_red_pct < self.update_queue_stable_pct:
+            raise ValueError("update_queue_red_pct must be at least update_queue_stable_pct")
+        return self
+
+
 class DashboardConfig(_Section):
     """The read-only web dashboard. On a non-loopback host the token of `token_env`
     is required."""
@@ -315,7 +334,31 @@ class Config(_Section):
     generate: GenerateConfig = GenerateConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
+    health: HealthConfig = HealthConfig()
     dashboard: DashboardConfig = DashboardConfig()
+
+    @model_validator(mode="after")
+    def _health_below_alerts(self) -> Config:
+        rules, health = self.alerts.rules, self.health
+        pairs = (
+            ("health.create_queue_under", health.create_queue_under,
+             "alerts.rules.high_create_queue.threshold", rules.high_create_queue.threshold),
+            ("health.missing_at_most", health.missing_at_most,
+             "alerts.rules.properties_missing.threshold", rules.properties_missing.threshold),
+            ("alerts.rules.feature_mismatch_high.threshold_pct",
+             rules.feature_mismatch_high.threshold_pct,
+             "health.feature_accuracy_over", health.feature_accuracy_over),
+            ("alerts.rules.sync_failure_spike: 100 - threshold_pct",
+             100 - rules.sync_failure_spike.threshold_pct,
+             "health.sync_success_at_least", health.sync_success_at_least),
+        )  # fmt: skip
+        for low_name, low, high_name, high in pairs:
+            if low > high:
+                raise ValueError(
+                    f"{low_name} ({low:g}) must not be above {high_name} ({high:g}):"
+                    " a widget turns yellow before its alert turns it red"
+                )
+        return self
 
 
 def secret(env_name: str, *, what: str) -> str:
@@ -483,6 +526,15 @@ seed = 7
 # feature_mismatch_high = {threshold_pct=95, severity="P2", channels=["slack"]}
 # properties_missing = {threshold=100, severity="P1", channels=["email","slack"]}
 # sync_down = {window="2h", severity="P0", channels=["pagerduty"]}
+
+# [health]                       # `propsync health`: green -> yellow (the runbook's daily check);
+#                                # red is where the matching alert rule fires
+# create_queue_under = 50        # create queue: green under 50, red over high_create_queue (200)
+# update_queue_stable_pct = 10   # update queue: green within +-10% of its 24 h median
+# update_queue_red_pct = 50      #   red beyond +-50%
+# feature_accuracy_over = 99     # per feature: green over 99%, red under feature_mismatch_high (95)
+# sync_success_at_least = 100    # records synced over 7 days; red under 100 - sync_failure_spike (95)
+# missing_at_most = 50           # missing from Salesforce: green up to 50, red over properties_missing (100)
 
 # [dashboard]
 # host = "127.0.0.1"

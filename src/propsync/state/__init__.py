@@ -1,5 +1,5 @@
 """The state store: sync_runs, property_sync_audit_log, sync_bulk_jobs,
-sync_queue_measurements, pilot_sets and signoffs. Append-only, versioned by numbered
+sync_queue_measurements, pilot_sets, signoffs and alert_incidents. Append-only, versioned by numbered
 migrations. One repository per concern behind one facade:
 
     store = ws.state()                 # open_state(config, engine=..., locks_dir=...)
@@ -21,8 +21,9 @@ from pathlib import Path
 from propsync.config import StateConfig, secret
 from propsync.engines import Engine, Tracer
 from propsync.errors import ConfigError
-from propsync.state.audit import AuditEntry, AuditSummary
+from propsync.state.audit import AuditEntry, AuditSummary, AuditWindow
 from propsync.state.bulk_jobs import BulkJob
+from propsync.state.incidents import Incident, IncidentEvent
 from propsync.state.duckdb_store import DuckDBBackend
 from propsync.state.locks import LockHolder
 from propsync.state.migrations import AppliedMigration
@@ -49,7 +50,10 @@ __all__ = [
     "AuditEntry",
     "AuditRecord",
     "AuditSummary",
+    "AuditWindow",
     "BulkJob",
+    "Incident",
+    "IncidentEvent",
     "LockHolder",
     "PilotMember",
     "QueueMeasurement",

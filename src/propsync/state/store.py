@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from propsync.state.audit import Audit
 from propsync.state.backend import Backend
 from propsync.state.bulk_jobs import BulkJobs
+from propsync.state.incidents import Incidents
 from propsync.state.pilots import Pilots, Signoffs
 from propsync.state.queue_sizes import QueueSizes
 from propsync.state.runs import Runs
@@ -23,7 +24,7 @@ class StateStore:
 
     `runs` (sync_runs), `audit` (property_sync_audit_log), `bulk_jobs`
     (sync_bulk_jobs), `queue_sizes` (sync_queue_measurements), `pilots` (pilot_sets),
-    `signoffs` (signoffs); every read returns dataclasses. `backend` gives the
+    `signoffs` (signoffs), `incidents` (alert_incidents); every read returns dataclasses. `backend` gives the
     primitives the repositories are written on (for tests and new repositories)."""
 
     def __init__(self, backend: Backend) -> None:
@@ -34,6 +35,7 @@ class StateStore:
         self.queue_sizes = QueueSizes(backend)
         self.pilots = Pilots(backend)
         self.signoffs = Signoffs(backend)
+        self.incidents = Incidents(backend)
 
     @property
     def kind(self) -> str:
