@@ -341,17 +341,31 @@ class Config(_Section):
     def _health_below_alerts(self) -> Config:
         rules, health = self.alerts.rules, self.health
         pairs = (
-            ("health.create_queue_under", health.create_queue_under,
-             "alerts.rules.high_create_queue.threshold", rules.high_create_queue.threshold),
-            ("health.missing_at_most", health.missing_at_most,
-             "alerts.rules.properties_missing.threshold", rules.properties_missing.threshold),
-            ("alerts.rules.feature_mismatch_high.threshold_pct",
-             rules.feature_mismatch_high.threshold_pct,
-             "health.feature_accuracy_over", health.feature_accuracy_over),
-            ("alerts.rules.sync_failure_spike: 100 - threshold_pct",
-             100 - rules.sync_failure_spike.threshold_pct,
-             "health.sync_success_at_least", health.sync_success_at_least),
-        )  # fmt: skip
+            (
+                "health.create_queue_under",
+                health.create_queue_under,
+                "alerts.rules.high_create_queue.threshold",
+                rules.high_create_queue.threshold,
+            ),
+            (
+                "health.missing_at_most",
+                health.missing_at_most,
+                "alerts.rules.properties_missing.threshold",
+                rules.properties_missing.threshold,
+            ),
+            (
+                "alerts.rules.feature_mismatch_high.threshold_pct",
+                rules.feature_mismatch_high.threshold_pct,
+                "health.feature_accuracy_over",
+                health.feature_accuracy_over,
+            ),
+            (
+                "alerts.rules.sync_failure_spike: 100 - threshold_pct",
+                100 - rules.sync_failure_spike.threshold_pct,
+                "health.sync_success_at_least",
+                health.sync_success_at_least,
+            ),
+        )
         for low_name, low, high_name, high in pairs:
             if low > high:
                 raise ValueError(
@@ -529,12 +543,12 @@ seed = 7
 
 # [health]                       # `propsync health`: green -> yellow (the runbook's daily check);
 #                                # red is where the matching alert rule fires
-# create_queue_under = 50        # create queue: green under 50, red over high_create_queue (200)
+# create_queue_under = 50        # create queue: green under 50; red over high_create_queue
 # update_queue_stable_pct = 10   # update queue: green within +-10% of its 24 h median
 # update_queue_red_pct = 50      #   red beyond +-50%
-# feature_accuracy_over = 99     # per feature: green over 99%, red under feature_mismatch_high (95)
-# sync_success_at_least = 100    # records synced over 7 days; red under 100 - sync_failure_spike (95)
-# missing_at_most = 50           # missing from Salesforce: green up to 50, red over properties_missing (100)
+# feature_accuracy_over = 99     # per feature: green over 99%; red under feature_mismatch_high
+# sync_success_at_least = 100    # records synced in 7 days; red under 100 - sync_failure_spike
+# missing_at_most = 50           # missing from Salesforce: green up to 50; red over 100
 
 # [dashboard]
 # host = "127.0.0.1"

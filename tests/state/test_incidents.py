@@ -80,7 +80,9 @@ def test_postgres_incidents_are_append_only(pg_dsn: str, state_ws: StateWorkspac
     if state_ws.backend != "postgresql":
         return  # DuckDB has no triggers; the store's SQL never updates (test_store)
     with state_ws.open() as ws:
-        ws.state().incidents.open("sync_down", severity="P0", measured=None, threshold=2, summary="x")
+        ws.state().incidents.open(
+            "sync_down", severity="P0", measured=None, threshold=2, summary="x"
+        )
     with psycopg.connect(pg_dsn, autocommit=True) as con:
         for sql in ("UPDATE alert_incidents SET event = 'RESOLVED'", "DELETE FROM alert_incidents"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):

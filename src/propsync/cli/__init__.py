@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from propsync import api
-from propsync.cli import demo, emulator, extract, generate, models, sync
+from propsync.cli import alerts, demo, emulator, extract, generate, health, models, sync
 from propsync.cli.common import Context, error_handler
 
 
@@ -97,5 +97,7 @@ for command in (
     sync.sync_cmd,
     sync.runs_grp,
     demo.demo_cmd,
+    health.health_cmd,
+    alerts.alerts_group,
 ):
     main.add_command(command)

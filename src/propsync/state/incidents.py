@@ -140,8 +140,21 @@ class Incidents:
         """Open an incident of `rule` ('OPENED'); return it."""
         at = _aware(at or now(), rule)
         incident_id = new_incident_id(rule, at)
-        opened = IncidentEvent(None, at, incident_id, rule, "OPENED", None, None, severity,
-                               _num(measured), _num(threshold), summary, None, None)  # fmt: skip
+        opened = IncidentEvent(
+            None,
+            at,
+            incident_id,
+            rule,
+            "OPENED",
+            None,
+            None,
+            severity,
+            _num(measured),
+            _num(threshold),
+            summary,
+            None,
+            None,
+        )
         self._append([opened])
         return _incident([opened])
 
@@ -174,10 +187,21 @@ class Incidents:
             message = DELIVERY_EVENTS.get(event, message)
             if message not in MESSAGES:
                 raise StateError(f"{where}: {event} on {channel}: message {message!r}")
-        row = IncidentEvent(None, _aware(at or now(), where), incident.incident_id,
-                            incident.rule, event, channel, message, incident.severity,
-                            _num(measured), incident.threshold, summary, attempts,
-                            error[:1000] if error else None)  # fmt: skip
+        row = IncidentEvent(
+            None,
+            _aware(at or now(), where),
+            incident.incident_id,
+            incident.rule,
+            event,
+            channel,
+            message,
+            incident.severity,
+            _num(measured),
+            incident.threshold,
+            summary,
+            attempts,
+            error[:1000] if error else None,
+        )
         self._append([row])
         return row
 
@@ -228,9 +252,17 @@ def _incident(events: list[IncidentEvent]) -> Incident:
     if first.event != "OPENED":
         raise StateError(f"incident {first.incident_id}: first event is {first.event}")
     resolved = next((e.event_time for e in events if e.event == "RESOLVED"), None)
-    return Incident(first.incident_id, first.rule, first.severity, first.event_time,
-                    first.measured, first.threshold, first.summary, resolved,
-                    tuple(events))  # fmt: skip
+    return Incident(
+        first.incident_id,
+        first.rule,
+        first.severity,
+        first.event_time,
+        first.measured,
+        first.threshold,
+        first.summary,
+        resolved,
+        tuple(events),
+    )
 
 
 def _num(value: float | int | None) -> float | None:

@@ -24,8 +24,9 @@ class StateStore:
 
     `runs` (sync_runs), `audit` (property_sync_audit_log), `bulk_jobs`
     (sync_bulk_jobs), `queue_sizes` (sync_queue_measurements), `pilots` (pilot_sets),
-    `signoffs` (signoffs), `incidents` (alert_incidents); every read returns dataclasses. `backend` gives the
-    primitives the repositories are written on (for tests and new repositories)."""
+    `signoffs` (signoffs), `incidents` (alert_incidents); every read returns dataclasses.
+    `backend` gives the primitives the repositories are written on (for tests and new
+    repositories)."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
