@@ -92,9 +92,14 @@ def outcomes(ws: Workspace, *, ok: int, failed: int, at: datetime | None = None)
     when = at or datetime.now(UTC) - timedelta(minutes=10)
     run_id = succeeded_run(ws, "update")
     rows = [
-        AuditRecord(run_id, "UPDATE", "FAILED" if i < failed else "SUCCESS",
-                    rds_property_id=i, error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION"
-                    if i < failed else None, sync_timestamp=when)  # fmt: skip
+        AuditRecord(
+            run_id,
+            "UPDATE",
+            "FAILED" if i < failed else "SUCCESS",
+            rds_property_id=i,
+            error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION" if i < failed else None,
+            sync_timestamp=when,
+        )
         for i in range(ok + failed)
     ]
     ws.state().audit.append(rows)

@@ -142,16 +142,23 @@ def test_views_not_built_is_a_usage_error(tmp_path: Path) -> None:
     assert json.loads(result.output)["exit_code"] == 64
 
 
-def test_health_thresholds_must_sit_below_the_alerts(tmp_path: Path) -> None:
-    mws = MonitorWorkspace(tmp_path, "[health]\ncreate_queue_under = 300\n")
+def test_a_stricter_alert_leaves_no_yellow_band(mws: MonitorWorkspace) -> None:
+    mws.config = "[alerts.rules]\nhigh_create_queue = {threshold = 2}\n"
+    mws.missing(3, valid_sfdc_id=False)
+    with mws.open() as ws:
+        mws.build(ws)
+        measure(ws, [20])
+        report = api.health(ws)
+    assert readings(report)["create queue"] == ("red", 3)  # under 50, but over the alert's 2
+    assert report.widget("queues").readings[0].thresholds == "green <= 2, red > 2"
+
+
+def test_unknown_health_settings_are_refused(tmp_path: Path) -> None:
+    mws = MonitorWorkspace(tmp_path, "[health]\nbogus = 1\n")
     mws.write()
-    with pytest.raises(ConfigError, match="create_queue_under .300. must not be above"):
+    with pytest.raises(ConfigError, match=r"health\.bogus: unknown setting"):
         Workspace.open(mws.config_path)
-    mws.config = "[health]\nfeature_accuracy_over = 90\n"
+    mws.config = "[health]\nupdate_queue_red_pct = 5\n"
     mws.write()
-    with pytest.raises(ConfigError, match="feature_mismatch_high.threshold_pct"):
-        Workspace.open(mws.config_path)
-    mws.config = "[health]\nbogus = 1\n"
-    mws.write()
-    with pytest.raises(ConfigError, match="health.bogus: unknown setting"):
+    with pytest.raises(ConfigError, match="update_queue_red_pct must be at least"):
         Workspace.open(mws.config_path)

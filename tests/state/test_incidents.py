@@ -23,7 +23,7 @@ def test_an_incident_is_its_events(state_ws: StateWorkspace) -> None:
             summary="250 waiting", at=T0,
         )  # fmt: skip
         assert inc.is_open and inc.dedup_key == f"propsync/high_create_queue/{inc.incident_id}"
-        assert inc.incident_id.startswith("20261201T090000Z-high_create_queue-")
+        assert inc.incident_id.startswith("20261201T090000Z-")
         store.incidents.record(inc, "NOTIFIED", channel="slack", attempts=1, at=T0)
         store.incidents.record(
             inc, "FAILED", channel="pagerduty", message="trigger", attempts=3,

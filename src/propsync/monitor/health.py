@@ -3,7 +3,8 @@ daily-check thresholds (Step 6.3), each green, yellow or red with what it measur
 
 Yellow thresholds are `[health]`; red is where the matching alert rule of
 `[alerts.rules]` fires (its threshold, enabled or not), so a red widget and a firing
-alert always agree. Boundaries, from the plan:
+alert always agree (an alert threshold stricter than the yellow one leaves no yellow
+band). Boundaries, from the plan:
 
 - queues (widget 1): create queue green under 50 (runbook: "<50 for create"), yellow
   50..200, red over 200 (alert 1: `> 200`); update queue "stable": the latest hour's
@@ -54,7 +55,7 @@ class Reading:
     status: Status
     value: float | int | None
     unit: str
-    thresholds: str  # e.g. "green < 50, yellow 50-200, red > 200"
+    thresholds: str  # e.g. "green <= 49, yellow 50-200, red > 200"
     note: str
 
     def to_json(self) -> dict[str, Any]:
@@ -135,8 +136,8 @@ def _widget(
 
 
 def _queues(config: Config, create: int, hours: list[dict[str, Any]]) -> Widget:
-    under = config.health.create_queue_under
     red = config.alerts.rules.high_create_queue.threshold
+    under = min(config.health.create_queue_under, red + 1)
     status: Status = "green" if create < under else "yellow" if create <= red else "red"
     readings = [
         Reading(
@@ -144,7 +145,7 @@ def _queues(config: Config, create: int, hours: list[dict[str, Any]]) -> Widget:
             status,
             create,
             "properties",
-            f"green < {under:,}, yellow {under:,}-{red:,}, red > {red:,}",
+            _band(under - 1, red),
             f"{create:,} ACTIVE properties wait for Sync A",
         )
     ]
@@ -182,8 +183,8 @@ def _update_trend(config: Config, hours: list[dict[str, Any]]) -> Reading:
 
 
 def _accuracy(config: Config, rows: list[dict[str, Any]]) -> Widget:
-    over = config.health.feature_accuracy_over
     red = config.alerts.rules.feature_mismatch_high.threshold_pct
+    over = max(config.health.feature_accuracy_over, red)
     limits = f"green > {over:g}%, yellow {red:g}-{over:g}%, red < {red:g}%"
     readings = []
     for row in rows:
@@ -241,8 +242,8 @@ def _groups(rows: list[dict[str, Any]], check: Any) -> Widget:
 
 
 def _success(config: Config, rows: list[dict[str, Any]]) -> Widget:
-    green = config.health.sync_success_at_least
     red = round(100.0 - config.alerts.rules.sync_failure_spike.threshold_pct, 2)
+    green = max(config.health.sync_success_at_least, red)
     limits = f"green >= {green:g}%, yellow {red:g}-{green:g}%, red < {red:g}%"
     total = sum(int(r["total_syncs"]) for r in rows)
     ok = sum(int(r["successful"]) for r in rows)
@@ -272,8 +273,8 @@ def _success(config: Config, rows: list[dict[str, Any]]) -> Widget:
 
 
 def _missing(config: Config, row: dict[str, Any]) -> Widget:
-    most = config.health.missing_at_most
     red = config.alerts.rules.properties_missing.threshold
+    most = min(config.health.missing_at_most, red)
     count = int(row["missing_property_count"])
     status: Status = "green" if count <= most else "yellow" if count <= red else "red"
     reading = Reading(
@@ -281,7 +282,7 @@ def _missing(config: Config, row: dict[str, Any]) -> Widget:
         status,
         count,
         "properties",
-        f"green <= {most:,}, yellow {most + 1:,}-{red:,}, red > {red:,}",
+        _band(most, red),
         f"{int(row['with_features_missing'] or 0):,} of them with features on;"
         f" the whole create queue is {int(row['create_queue_count']):,}",
     )
@@ -293,3 +294,12 @@ def _missing(config: Config, row: dict[str, Any]) -> Widget:
         [row],
         "Missing properties",
     )
+
+
+def _band(green_up_to: int, red_over: int) -> str:
+    """The thresholds of a count: green up to one, red over the other, yellow between."""
+    if green_up_to >= red_over:
+        return f"green <= {red_over:,}, red > {red_over:,}"
+    if green_up_to + 1 == red_over:
+        return f"green <= {green_up_to:,}, yellow {red_over:,}, red > {red_over:,}"
+    return f"green <= {green_up_to:,}, yellow {green_up_to + 1:,}-{red_over:,}, red > {red_over:,}"

@@ -116,9 +116,10 @@ class Incident:
         return doc
 
 
-def new_incident_id(rule: str, at: datetime) -> str:
-    """An id that sorts by opening time: `20261201T093000Z-high_create_queue-a1b2c3`."""
-    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{rule}-{secrets.token_hex(3)}"
+def new_incident_id(at: datetime) -> str:
+    """An id that sorts by opening time: `20261201T093000Z-a1b2c3` (the dedup key adds
+    the rule)."""
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 class Incidents:
@@ -139,7 +140,7 @@ class Incidents:
     ) -> Incident:
         """Open an incident of `rule` ('OPENED'); return it."""
         at = _aware(at or now(), rule)
-        incident_id = new_incident_id(rule, at)
+        incident_id = new_incident_id(at)
         opened = IncidentEvent(
             None,
             at,
