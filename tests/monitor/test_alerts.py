@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from propsync import api, models
 from propsync.cli import main
+from propsync.errors import LockHeld
 from propsync.monitor.rules import RULE_NAMES
 from propsync.workspace import Workspace
 
@@ -431,3 +432,40 @@ def test_cli_check_and_test(tmp_path: Path, receivers: Receivers) -> None:
     assert failed.exit_code == 1 and "not delivered" in failed.output
     unknown = runner.invoke(main, [*base, "alerts", "test", "sms"])
     assert unknown.exit_code == 64
+
+
+def test_a_second_sending_check_waits_for_no_one(tmp_path: Path, receivers: Receivers) -> None:
+    mws = _baseline(tmp_path, receivers, enabled=["high_create_queue"], routes={})
+    mws.missing(3, valid_sfdc_id=False)
+    with mws.open() as ws:
+        mws.build(ws)
+        with ws.state().lock("alerts", "another-check"):
+            with pytest.raises(LockHeld, match="another-check"):
+                api.check_alerts(ws, send=True)
+            assert api.check_alerts(ws).opened == ("high_create_queue",)  # a dry check reads
+        assert api.check_alerts(ws, send=True).opened == ("high_create_queue",)
+    assert len(receivers.slack.requests) == 1
+
+
+def test_shared_postgresql_state(
+    tmp_path: Path, receivers: Receivers, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_STATE_DSN", pg_dsn)
+    mws = _baseline(tmp_path, receivers, enabled=["properties_missing", "sync_down"], routes={})
+    mws.config += '\n[state]\nkind = "postgresql"\ndsn_env = "TEST_STATE_DSN"\n'
+    mws.missing(3)
+    with mws.open() as ws:
+        ws.state().mirror_to(ws.engine())  # the views read the state tables in the engine
+        mws.build(ws)
+        first = api.check_alerts(ws, send=True)
+        assert set(first.opened) == {"properties_missing", "sync_down"}
+        # red at the alert's threshold (2), as the alert: health and alerts agree
+        assert api.health(ws).widget("missing_properties").status == "red"
+    with mws.open() as ws:
+        assert api.check_alerts(ws, send=True).notices == ()
+        succeeded_run(ws, "update")
+        cleared = api.check_alerts(ws, send=True)
+        assert cleared.resolved == ("sync_down",)
+        assert [i.rule for i in api.incidents(ws)] == ["sync_down", "properties_missing"]
+        assert [i.rule for i in api.incidents(ws, open_only=True)] == ["properties_missing"]
+    assert receivers.counts() == {"slack": 1, "pagerduty": 2, "email": 1}
