@@ -6,6 +6,8 @@ could not be evaluated. `test`: 0 delivered, 1 not delivered.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 from rich.table import Table
 
@@ -93,7 +95,7 @@ def test_cmd(ctx: Context, channel: str, as_json: bool) -> None:
         delivery = api.send_test_alert(ctx.config_path, channel)
     code = 0 if delivery.ok else 1
     if as_json:
-        emit_json({**delivery.__dict__, "exit_code": code})
+        emit_json({**asdict(delivery), "exit_code": code})
     elif delivery.ok:
         click.echo(
             f"{channel}: test message delivered ({delivery.attempts} tries,"
