@@ -27,19 +27,24 @@ from propsync import models, sources
 from propsync.config import CONFIG_NAME, EmulatorConfig, secret
 from propsync.errors import UsageError
 from propsync.models.checks import CheckResult, run_checks
+from propsync.monitor import alerts as _alerts
+from propsync.monitor.alerts import AlertCheck
 from propsync.monitor.dashboard import serve as serve_dashboard
+from propsync.monitor.health import HealthReport
+from propsync.monitor.health import health as _health
+from propsync.monitor.message import Delivery
 from propsync.monitor.scheduler import serve as run_service
-from propsync.rollout import rollback as _rollback
-from propsync.rollout.rollback import RollbackResult, RollbackResults
 from propsync.rollout import pilot_run as pilot_run_mod
 from propsync.rollout import pilot_select as pilot_select_mod
 from propsync.rollout import pilot_signoff as pilot_signoff_mod
 from propsync.rollout import pilot_validate as pilot_validate_mod
+from propsync.rollout import rollback as _rollback
+from propsync.rollout.rollback import RollbackResult, RollbackResults
 from propsync.salesforce.connect import reset_emulator_org
 from propsync.salesforce.load import load_starting_state
 from propsync.sources.stats import ExtractStats
 from propsync.sources.stats import Progress as ExtractProgress
-from propsync.state import RunRecord
+from propsync.state import Incident, RunRecord
 from propsync.sync import history
 from propsync.sync.lifecycle import Progress
 from propsync.sync.plan import SyncPlan, Which
@@ -58,21 +63,28 @@ WorkspaceLike = Workspace | str | Path | None
 Ids = Iterable[str | int] | Path | None
 
 __all__ = [
+    "AlertCheck",
     "BuildResult",
+    "Delivery",
     "ExtractResult",
     "GenerateResult",
+    "HealthReport",
+    "Incident",
     "OrgLoad",
     "Progress",
     "RollbackResult",
     "RollbackResults",
     "WorkspaceLike",
     "build_models",
+    "check_alerts",
     "check_models",
     "compile_models",
     "dashboard",
     "demo",
     "extract",
     "generate",
+    "health",
+    "incidents",
     "init",
     "latest_signed_validation",
     "metrics",
@@ -86,6 +98,7 @@ __all__ = [
     "rollback",
     "run_details",
     "runs",
+    "send_test_alert",
     "serve",
     "show_model",
     "start_emulator",
@@ -567,3 +580,42 @@ def latest_signed_validation(
     gate of the full rollout)."""
     with _opened(workspace) as ws:
         return pilot_signoff_mod.latest_signed_validation(ws, name)
+
+
+# --- monitoring: health and alerts ------------------------------------------------------
+
+
+def health(workspace: WorkspaceLike = None) -> HealthReport:
+    """The five widgets of the plan's dashboard against the runbook's thresholds, over
+    the views as the engine holds them (no extraction). `report.exit_code`: 0 green,
+    1 yellow, 2 red."""
+    with _opened(workspace) as ws:
+        return _health(ws)
+
+
+def check_alerts(
+    workspace: WorkspaceLike = None, *, send: bool = False, now: datetime | None = None
+) -> AlertCheck:
+    """Evaluate the alert rules; with `send`, open, notify, re-notify and resolve their
+    incidents (each channel told once per incident and repeat interval). `now` replaces
+    the clock (tests, backfills). `result.exit_code`: 0 quiet, 1 firing or a delivery
+    failed, 2 a rule could not be evaluated."""
+    with _opened(workspace) as ws:
+        return _alerts.check(ws, send=send, now=now)
+
+
+def send_test_alert(workspace: WorkspaceLike, channel: str) -> Delivery:
+    """Send a test message through one channel (slack, email, pagerduty)."""
+    with _opened(workspace) as ws:
+        return _alerts.send_test(ws, channel)
+
+
+def incidents(
+    workspace: WorkspaceLike = None, *, limit: int = 50, open_only: bool = False
+) -> list[Incident]:
+    """Alert incidents, newest first (only the open ones with `open_only`)."""
+    with _opened(workspace) as ws:
+        store = ws.state()
+        if open_only:
+            return list(reversed(store.incidents.active()))[:limit]
+        return store.incidents.recent(limit)

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -304,6 +305,26 @@ class AlertsConfig(_Section):
     rules: RulesConfig = RulesConfig()
 
 
+class HealthConfig(_Section):
+    """`propsync health`: where each widget turns from green to yellow (the runbook's
+    daily check). Each widget turns red where its alert rule fires, at the threshold of
+    `[alerts.rules]` (enabled or not), so health and alerts never disagree; an alert
+    threshold stricter than the yellow one here leaves the widget no yellow band."""
+
+    create_queue_under: int = Field(50, ge=0)  # green below; red above high_create_queue
+    update_queue_stable_pct: float = Field(10.0, ge=0)  # green within +-this of the 24 h median
+    update_queue_red_pct: float = Field(50.0, ge=0)  # red beyond +-this
+    feature_accuracy_over: float = Field(99.0, ge=0, le=100)  # green above; red under the rule
+    sync_success_at_least: float = Field(100.0, ge=0, le=100)  # green at or above (7 days)
+    missing_at_most: int = Field(50, ge=0)  # green at or below; red above properties_missing
+
+    @model_validator(mode="after")
+    def _red_beyond_yellow(self) -> HealthConfig:
+        if self.update_queue_red_pct < self.update_queue_stable_pct:
+            raise ValueError("update_queue_red_pct must be at least update_queue_stable_pct")
+        return self
+
+
 class DashboardConfig(_Section):
     """The read-only web dashboard. On a non-loopback host the token of `token_env`
     is required."""
@@ -330,6 +351,7 @@ class Config(_Section):
     generate: GenerateConfig = GenerateConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
+    health: HealthConfig = HealthConfig()
     dashboard: DashboardConfig = DashboardConfig()
     rollout: RolloutConfig = RolloutConfig()
 
@@ -404,109 +426,6 @@ def _line_of(text: str, loc: list[str]) -> int | None:
     return prefix_line or header_line
 
 
-TEMPLATE = """\
-# propsync configuration: the embedded default.
-# Every path is relative to the folder of this file. Secrets never go here:
-# settings ending in _env name the environment variable that holds the secret.
-
-[source]
-# The product database. The embedded default is a DuckDB file filled by
-# `propsync generate`. For AWS RDS use:
-#   kind = "postgresql"
-#   dsn_env = "PROPSYNC_RDS_DSN"   # e.g. postgresql://user:pw@host:5432/db
-#   schema = "public"
-#   incremental = true             # re-read only rows whose updated_at moved
-#   connect_timeout_s = 10         # give up on a source that does not answer
-#   statement_timeout_s = 600      # off unless set
-kind = "duckdb"
-path = "rds.duckdb"
-
-[engine]
-# Where the models (views) are built.
-kind = "duckdb"
-path = "propsync.duckdb"
-threads = 2
-memory_limit = "4GB"
-
-[state]
-# sync_runs, the audit log, queue measurements, pilot sets, sign-offs.
-# "duckdb" keeps them in the engine file; use "postgresql" (dsn_env) when the
-# scheduler, the dashboard and the CLI must share them.
-kind = "duckdb"
-
-[salesforce]
-# kind = "emulator" runs the local org under ./emulator; kind = "org" talks to
-# a real org. auth: client_credentials | jwt | password | session
-kind = "emulator"
-auth = "emulator"
-api_version = "62.0"
-object = "product_property__c"
-external_id = "snappt_property_id__c"
-# instance_url = "https://yourcompany.my.salesforce.com"
-# client_id_env = "PROPSYNC_SF_CLIENT_ID"
-# client_secret_env = "PROPSYNC_SF_CLIENT_SECRET"
-# connect_timeout_s = 10          # every login and API call: connect, then
-# timeout_s = 120                 # read deadline (retried as transient)
-
-[salesforce.emulator]
-data = "emulator"
-latency_ms = 0
-workflow_delay_s = 2
-workflow_enabled = true
-
-[sync]
-bulk_threshold = 2000        # Bulk API 2.0 at or above this many records, sObject Collections below
-max_change_share = 0.20      # refuse a Sync B that changes more than this share of matched records
-max_record_attempts = 4      # UNABLE_TO_LOCK_ROW and friends are resubmitted up to this many times
-# bulk_job_timeout_s = 3600  # a Bulk API job still running then is aborted; the run ends ABORTED
-
-[generate]
-scale = 9061
-seed = 7
-
-# `propsync serve` (scheduler, alerts, dashboard). Defaults shown; uncomment to change.
-
-# [schedule]                     # cron expressions (5 fields), UTC
-# sync_create = "*/15 * * * *"   # Sync A: create missing Salesforce records
-# sync_update = "*/30 * * * *"   # Sync B: update changed features
-# measure     = "*/5 * * * *"    # queue sizes into sync_queue_measurements
-# alerts      = "*/5 * * * *"    # evaluate [alerts.rules]
-
-# [alerts]
-# repeat_interval = "4h"         # re-notify an open incident this often
-# delivery_attempts = 3          # tries per channel and message
-# retry_backoff_s = 1.0          # wait before the 2nd try; doubles for each next
-# dashboard_url = "https://propsync.internal.example.com"   # default: from [dashboard]
-# runbook_url = "https://github.com/yourorg/propsync/blob/main/docs/RUNBOOK.md"
-
-# [alerts.channels.slack]        # an incoming webhook; the URL is a secret
-# webhook_url_env = "PROPSYNC_SLACK_WEBHOOK_URL"
-# timeout = 10
-
-# [alerts.channels.email]
-# smtp_host = "localhost"
-# smtp_port = 25
-# from = "propsync@localhost"
-# to = ["data-alerts@example.com"]   # e-mail is off while this list is empty
-# starttls = false
-# username_env = "PROPSYNC_SMTP_USERNAME"   # login (needs starttls off loopback)
-# password_env = "PROPSYNC_SMTP_PASSWORD"
-# timeout = 10
-
-# [alerts.channels.pagerduty]    # Events API v2; the integration's routing key is a secret
-# routing_key_env = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
-# events_url = "https://events.pagerduty.com/v2/enqueue"
-# timeout = 10
-
-# [alerts.rules]    # severities P0-P3; channels: slack, email, pagerduty; enabled=false
-# high_create_queue = {threshold=200, severity="P2", channels=["slack"]}
-# sync_failure_spike = {threshold_pct=5, window="1h", severity="P1", channels=["pagerduty","slack"]}
-# feature_mismatch_high = {threshold_pct=95, severity="P2", channels=["slack"]}
-# properties_missing = {threshold=100, severity="P1", channels=["email","slack"]}
-# sync_down = {window="2h", severity="P0", channels=["pagerduty"]}
-
-# [dashboard]
-# host = "127.0.0.1"
-# port = 8765
-# token_env = "PROPSYNC_DASHBOARD_TOKEN"   # required when host is not a loopback address
-"""
+# The commented propsync.toml `propsync init` writes (a file of the package, so it reads
+# as the TOML it is).
+TEMPLATE = resources.files("propsync").joinpath("config_template.toml").read_text("utf-8")

@@ -24,6 +24,7 @@ TABLES = {
     "signoffs",
     "state_migrations",
     "sync_bulk_jobs",
+    "alert_incidents",
 }
 
 

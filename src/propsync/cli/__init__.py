@@ -17,11 +17,13 @@ from rich.logging import RichHandler
 
 from propsync import api
 from propsync.cli import (
+    alerts,
     dashboard,
     demo,
     emulator,
     extract,
     generate,
+    health,
     models,
     pilot,
     rollback,
@@ -112,5 +114,7 @@ for command in (
     dashboard.dashboard_cmd,
     serve.serve_cmd,
     pilot.pilot_group,
+    health.health_cmd,
+    alerts.alerts_group,
 ):
     main.add_command(command)

@@ -1,2 +1,4 @@
-"""Monitoring: alert messages and the channels that deliver them (Slack, e-mail,
-PagerDuty). Health, rules, incidents, the dashboard and the scheduler join here."""
+"""Monitoring: the health check (`health`), the alert rules (`rules`), their incidents
+and deliveries (`alerts`), alert messages and the channels that deliver them (Slack,
+e-mail, PagerDuty), all plain functions returning dataclasses. The dashboard and the
+scheduler join here."""

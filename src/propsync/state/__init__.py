@@ -1,6 +1,6 @@
 """The state store: sync_runs, property_sync_audit_log, sync_bulk_jobs,
-sync_queue_measurements, pilot_sets and signoffs. Append-only, versioned by numbered
-migrations. One repository per concern behind one facade:
+sync_queue_measurements, pilot_sets, signoffs and alert_incidents. Append-only,
+versioned by numbered migrations. One repository per concern behind one facade:
 
     store = ws.state()                 # open_state(config, engine=..., locks_dir=...)
     run_id = store.runs.start("create", pilot="pilot-1")
@@ -21,9 +21,10 @@ from pathlib import Path
 from propsync.config import StateConfig, secret
 from propsync.engines import Engine, Tracer
 from propsync.errors import ConfigError
-from propsync.state.audit import AuditEntry, AuditImage, AuditSummary
+from propsync.state.audit import AuditEntry, AuditImage, AuditSummary, AuditWindow
 from propsync.state.bulk_jobs import BulkJob
 from propsync.state.duckdb_store import DuckDBBackend
+from propsync.state.incidents import Incident, IncidentEvent
 from propsync.state.locks import LockHolder
 from propsync.state.migrations import AppliedMigration
 from propsync.state.pilot_validations import BaselineRecord, Preflight, Validation
@@ -51,8 +52,11 @@ __all__ = [
     "AuditImage",
     "AuditRecord",
     "AuditSummary",
+    "AuditWindow",
     "BaselineRecord",
     "BulkJob",
+    "Incident",
+    "IncidentEvent",
     "LockHolder",
     "PilotMember",
     "Preflight",

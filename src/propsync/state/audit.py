@@ -79,6 +79,23 @@ class AuditSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class AuditWindow:
+    """Record outcomes logged in `[since, until)`: all of them and the FAILED ones."""
+
+    since: datetime
+    until: datetime
+    total: int
+    failed: int
+
+    @property
+    def failed_pct(self) -> float | None:
+        return round(100.0 * self.failed / self.total, 2) if self.total else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "failed_pct": self.failed_pct}
+
+
 class Audit:
     """Append and read `property_sync_audit_log`."""
 
@@ -177,6 +194,17 @@ class Audit:
             [pilot] if pilot is not None else [],
         )
         return [str(r["run_id"]) for r in rows]
+
+    def window(self, since: datetime, until: datetime) -> AuditWindow:
+        """How many record outcomes were logged in `[since, until)`, and how many FAILED
+        (the plan's alert 2 over any window)."""
+        rows = self._db.dicts(
+            "SELECT count(*) AS total, count(*) FILTER (WHERE sync_status = 'FAILED') AS failed"
+            " FROM property_sync_audit_log WHERE sync_timestamp >= ? AND sync_timestamp < ?",
+            [since, until],
+        )
+        row = rows[0] if rows else {}
+        return AuditWindow(since, until, int(row.get("total") or 0), int(row.get("failed") or 0))
 
     def summary(self, run_id: str) -> list[AuditSummary]:
         """Counts per operation, status and error code for one run."""

@@ -48,15 +48,18 @@ class QueueSizes:
         *,
         changes: int | None = None,
         run_id: str | None = None,
+        at: datetime | None = None,
     ) -> None:
-        """Log the two queues' sizes now."""
+        """Log the two queues' sizes now (or at `at`, time-zone aware: backfills, tests)."""
         for what, value in (("create", create), ("update", update), ("changes", changes)):
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise StateError(f"queue size {what}: expected a non-negative integer")
+        if at is not None and at.tzinfo is None:
+            raise StateError("queue measurement: `at` must carry a time zone")
         self._db.insert(
             "sync_queue_measurements",
             MEASUREMENT_COLUMNS,
-            [(now(), create, update, changes, run_id)],
+            [(at or now(), create, update, changes, run_id)],
         )
 
     def since(self, since: datetime | None = None) -> list[QueueMeasurement]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from propsync.state.audit import Audit
 from propsync.state.backend import Backend
 from propsync.state.bulk_jobs import BulkJobs
+from propsync.state.incidents import Incidents
 from propsync.state.pilot_validations import PilotValidations
 from propsync.state.pilots import Pilots, Signoffs
 from propsync.state.queue_sizes import QueueSizes
@@ -25,8 +26,9 @@ class StateStore:
     `runs` (sync_runs), `audit` (property_sync_audit_log), `bulk_jobs`
     (sync_bulk_jobs), `queue_sizes` (sync_queue_measurements), `pilots` (pilot_sets),
     `signoffs` (signoffs), `pilot_validations` (pilot_preflights, pilot_baselines,
-    pilot_validations); every read returns dataclasses. `backend` gives the
-    primitives the repositories are written on (for tests and new repositories)."""
+    pilot_validations), `incidents` (alert_incidents); every read returns dataclasses.
+    `backend` gives the primitives the repositories are written on (for tests and new
+    repositories)."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -37,6 +39,7 @@ class StateStore:
         self.pilots = Pilots(backend)
         self.signoffs = Signoffs(backend)
         self.pilot_validations = PilotValidations(backend)
+        self.incidents = Incidents(backend)
 
     @property
     def kind(self) -> str:
