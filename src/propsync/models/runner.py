@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
+from propsync.engines import spark_sql
 from propsync.errors import EngineError, UsageError
 
 if TYPE_CHECKING:
@@ -179,7 +180,8 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
         else:
             if engine.relation_type(name) == "TABLE":
                 engine.drop(name, "TABLE")
-            engine.execute(sql_for(name, engine.dialect))
+            # The engine transpiles the portable DuckDB SQL to its own dialect.
+            engine.execute(model.sql)
         built.append(name)
     return built
 
@@ -221,11 +223,8 @@ def _compiled(dialect: str) -> tuple[tuple[str, str], ...]:
         if dialect == "duckdb":
             out[name] = model.sql
             continue
-        # Header comments would be carried into the statement; keep them in the file.
-        (statement,) = sqlglot.transpile(
-            model.sql, read="duckdb", write=dialect, pretty=True, comments=False
-        )
-        out[name] = statement
+        # Header comments stay in the file; spark_sql fixes what sqlglot gets wrong.
+        out[name] = spark_sql.transpile(model.sql, dialect=dialect, pretty=True)
     return tuple(out.items())
 
 
