@@ -37,7 +37,22 @@ from sqlglot import exp
 
 from propsync.engines.base import Engine, Tracer
 from propsync.engines.settings import SettingKind, SettingValue, literal
-from propsync.engines.spark_sql import number_placeholders, parse, table_name, to_spark
+from propsync.engines.spark_frames import (
+    aligned,
+    arrow_batches,
+    local_session,
+    run,
+    short,
+    stage_arrow,
+)
+from propsync.engines.spark_sql import (
+    kept_by_delete,
+    number_placeholders,
+    parse,
+    table_name,
+    to_spark,
+    updated_rows,
+)
 from propsync.errors import EngineError
 
 if TYPE_CHECKING:
@@ -53,21 +68,6 @@ SETTINGS: dict[str, tuple[str, SettingKind]] = {
 }
 VIEWS_FILE = "_views.json"
 STAGING = "_staging"
-
-
-def local_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
-    """A local Spark session: no UI, few shuffle partitions, UTC session time zone."""
-    from pyspark.sql import SparkSession  # heavy driver: imported on first use
-
-    return (
-        SparkSession.builder.master(master)
-        .appName("propsync")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "static")
-        .getOrCreate()
-    )
 
 
 class SparkEngine(Engine):
@@ -139,7 +139,7 @@ class SparkEngine(Engine):
         try:
             return self.spark.sql(spark_sql, args=args) if args else self.spark.sql(spark_sql)
         except Exception as exc:  # pyspark raises many kinds; all are the engine's
-            raise EngineError(f"{_short(exc)} (in: {spark_sql.strip()[:160]})") from None
+            raise EngineError(f"{short(exc)} (in: {spark_sql.strip()[:160]})") from None
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> DataFrame:
         """A DuckDB-dialect query as a (lazy) Spark DataFrame."""
@@ -161,35 +161,22 @@ class SparkEngine(Engine):
         elif isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback)):
             raise EngineError("Spark has no SQL transactions: use Engine.transaction()")
         else:
-            _run(lambda: self._df(tree, args).collect() if _is_command(tree) else None)
+            run(lambda: self._df(tree, args).collect() if not isinstance(tree, exp.Query) else None)
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in _run(self.query(sql, params).collect)]
+        return [tuple(r) for r in run(self.query(sql, params).collect)]
 
     def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        return [r.asDict() for r in _run(self.query(sql, params).collect)]
+        return [r.asDict() for r in run(self.query(sql, params).collect)]
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        return _run(self.query(sql, params).toArrow)
+        return run(self.query(sql, params).toArrow)
 
     def batches(
         self, sql: str, params: Sequence[Any] | None = None, *, batch_size: int = 100_000
     ) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa  # heavy driver: imported on first use
-        from pyspark.sql.pandas.types import to_arrow_schema  # heavy driver
-
-        df = self.query(sql, params)
-        schema = to_arrow_schema(df.schema, timezone="UTC")
-        names = schema.names
         # One partition at a time reaches the driver (toLocalIterator), never the result.
-        chunk: list[tuple[Any, ...]] = []
-        for row in _run(lambda: df.toLocalIterator(prefetchPartitions=False)):
-            chunk.append(tuple(row))
-            if len(chunk) >= batch_size:
-                yield _batch(pa, schema, names, chunk)
-                chunk = []
-        if chunk:
-            yield _batch(pa, schema, names, chunk)
+        yield from arrow_batches(self.query(sql, params), batch_size)
 
     # -- tables --------------------------------------------------------------------------
 
@@ -221,33 +208,16 @@ class SparkEngine(Engine):
         finally:
             self.spark.catalog.dropTempView(stage)
             cleanup()
-        return int(_run(self.spark.table(name).count))
+        return int(run(self.spark.table(name).count))
 
     def _stage(self, data: pa.Table | pa.RecordBatchReader) -> tuple[DataFrame, Callable[[], None]]:
-        """Arrow data readable as a DataFrame: streamed to a Parquet folder locally (the
-        driver never holds a stream whole), sent in chunks through Spark Connect."""
-        import pyarrow as pa  # heavy driver: imported on first use
-        import pyarrow.parquet as pq  # heavy driver
-
-        reader = data if isinstance(data, pa.RecordBatchReader) else data.to_reader()
-        schema = _spark_arrow_schema(reader.schema)
         if self.warehouse is None:
-            tables = [pa.Table.from_batches([b]).cast(schema) for b in reader]
-            whole = pa.concat_tables(tables) if tables else schema.empty_table()
-            return self.spark.createDataFrame(whole), lambda: None
+            return stage_arrow(self.spark, data, None), lambda: None
         folder = self.warehouse / STAGING / uuid.uuid4().hex
-        folder.mkdir(parents=True)
-        with pq.ParquetWriter(folder / "part-0.parquet", schema) as writer:
-            for batch in reader:
-                writer.write_batch(pa.RecordBatch.from_arrays(
-                    [c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
-                    schema=schema,
-                ))  # fmt: skip
-        df = self.spark.read.parquet(str(folder)).localCheckpoint(eager=True)
-        return df, lambda: shutil.rmtree(folder, ignore_errors=True)
+        return stage_arrow(self.spark, data, folder), lambda: shutil.rmtree(folder, True)
 
     def table_exists(self, name: str) -> bool:
-        return bool(_run(lambda: self.spark.catalog.tableExists(table_name(name))))
+        return bool(run(lambda: self.spark.catalog.tableExists(table_name(name))))
 
     def relation_type(self, name: str) -> str | None:
         name = table_name(name)
@@ -255,7 +225,7 @@ class SparkEngine(Engine):
             return "TABLE"
         if not self.table_exists(name):
             return None
-        found = _run(lambda: self.spark.catalog.getTable(name))
+        found = run(lambda: self.spark.catalog.getTable(name))
         return "VIEW" if "VIEW" in str(found.tableType).upper() else "TABLE"
 
     def drop(self, name: str, kind: str = "TABLE") -> None:
@@ -263,7 +233,7 @@ class SparkEngine(Engine):
             raise ValueError(f"cannot drop a {kind!r}")
         name = table_name(name)
         if kind == "VIEW":
-            _run(lambda: self.spark.sql(f"DROP VIEW IF EXISTS `{name}`"))
+            run(lambda: self.spark.sql(f"DROP VIEW IF EXISTS `{name}`"))
             if self._views.pop(name, None) is not None:
                 self._save_views()
             return
@@ -273,7 +243,7 @@ class SparkEngine(Engine):
             del self._temps[name]
             return
         self._remember(name)
-        _run(lambda: self.spark.sql(f"DROP TABLE IF EXISTS `{name}`"))
+        run(lambda: self.spark.sql(f"DROP TABLE IF EXISTS `{name}`"))
         old = self._tables.pop(name, None)
         if old is not None and self._tx is None:
             shutil.rmtree(old.parent if old.parent.name == name else old, ignore_errors=True)
@@ -290,7 +260,7 @@ class SparkEngine(Engine):
 
     def create_temp_table(self, name: str, query: str, params: Sequence[Any] | None = None) -> int:
         df = self._set_temp(table_name(name), self.query(query, params))
-        return int(_run(df.count))
+        return int(run(df.count))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -327,15 +297,15 @@ class SparkEngine(Engine):
         source_keys = self.spark.table(table_name(source)).select(*keys).distinct()
         kept = old.join(source_keys, on=keys, how="left_anti").select(*old.columns)
         # One rewrite: the rows of other keys, then the incoming ones (INSERT's column order).
-        self._write(name, kept.unionByName(_aligned(incoming, old, by_name=False)))
+        self._write(name, kept.unionByName(aligned(incoming, old, by_name=False)))
 
     def delete_absent(self, target: str, keys: str, key: Sequence[str]) -> int:
         name = table_name(target)
         old = self.spark.table(name)
-        before = int(_run(old.count))
+        before = int(run(old.count))
         present = self.spark.table(table_name(keys)).select(*key).distinct()
         self._write(name, old.join(present, on=list(key), how="left_semi").select(*old.columns))
-        return before - int(_run(self.spark.table(name).count))
+        return before - int(run(self.spark.table(name).count))
 
     def set_by_key(self, table: str, key: str, column: str, values: Mapping[str, str]) -> int:
         if not values:
@@ -387,12 +357,12 @@ class SparkEngine(Engine):
         props = tree.args.get("properties")
         temporary = bool(props and props.find(exp.TemporaryProperty))
         if kind == "VIEW":
-            _run(lambda: self._df(tree, args))
+            run(lambda: self._df(tree, args))
             self._views[name] = tree.sql("duckdb")
             self._save_views()
             return
         if kind != "TABLE":
-            _run(lambda: self._df(tree, args))
+            run(lambda: self._df(tree, args))
             return
         if tree.expression is not None:
             df = self._df(tree.expression, args)
@@ -419,34 +389,13 @@ class SparkEngine(Engine):
 
     def _delete(self, tree: exp.Delete, args: dict[str, Any] | None) -> None:
         name = table_name(tree.this.sql("duckdb"))
-        where = tree.args.get("where")
-        if where is None:
-            self._write(name, self.spark.table(name).limit(0))
-            return
-        # The rows the DELETE would not remove (a NULL condition keeps a row).
-        source, cond = tree.this.sql("duckdb"), where.this.sql("duckdb")
-        self._write(
-            name, self._df(parse(f"SELECT * FROM {source} WHERE ({cond}) IS NOT TRUE"), args)
-        )
+        self._write(name, self._df(kept_by_delete(tree), args))
 
     def _update(self, tree: exp.Update, args: dict[str, Any] | None) -> None:
-        if tree.args.get("from"):
-            raise EngineError("UPDATE ... FROM is not supported on Spark: use set_by_key")
         name = table_name(tree.this.sql("duckdb"))
-        where = tree.args.get("where")
-        sets = {e.this.name: e.expression for e in tree.expressions}
         old = self.spark.table(name)
-        select = []
-        for c in old.columns:
-            value = sets.get(c)
-            if value is None:
-                select.append(f'"{c}"')
-                continue
-            v = value.sql("duckdb")
-            expr = f'CASE WHEN {where.this.sql("duckdb")} THEN {v} ELSE "{c}" END' if where else v
-            select.append(f'{expr} AS "{c}"')
-        df = self._df(parse(f"SELECT {', '.join(select)} FROM {tree.this.sql('duckdb')}"), args)
-        self._write(name, _aligned(df, old, by_name=True))
+        df = self._df(updated_rows(tree, old.columns), args)
+        self._write(name, aligned(df, old, by_name=True))
 
     def _remember(self, name: str) -> None:
         """Inside a transaction, keep what `name` is before its first change."""
@@ -466,7 +415,7 @@ class SparkEngine(Engine):
             self._set_temp(name, old)
             return
         if old is None:
-            _run(lambda: self.spark.sql(f"DROP TABLE IF EXISTS `{name}`"))
+            run(lambda: self.spark.sql(f"DROP TABLE IF EXISTS `{name}`"))
             self._tables.pop(name, None)
         else:
             self._register(name, old)
@@ -475,22 +424,22 @@ class SparkEngine(Engine):
 
     def _set_temp(self, name: str, df: DataFrame) -> DataFrame:
         self._remember(name)
-        done = _run(lambda: df.localCheckpoint(eager=True))
+        done = run(lambda: df.localCheckpoint(eager=True))
         done.createOrReplaceTempView(name)
         self._temps[name] = done
         return done
 
     def _append(self, name: str, df: DataFrame, *, by_name: bool) -> None:
         old = self.spark.table(name)
-        new = _aligned(df, old, by_name=by_name)
+        new = aligned(df, old, by_name=by_name)
         if name in self._temps:
             self._set_temp(name, self._temps[name].unionByName(new))
         elif self.warehouse is None:
-            _run(lambda: new.write.mode("append").insertInto(name))
+            run(lambda: new.write.mode("append").insertInto(name))
         elif self._tx is not None:  # a rewrite, so that a rollback can put the old back
             self._write(name, old.unionByName(new))
         else:
-            _run(lambda: new.write.mode("append").parquet(str(self._tables[name])))
+            run(lambda: new.write.mode("append").parquet(str(self._tables[name])))
             self.spark.sql(f"REFRESH TABLE `{name}`")
 
     def _write(self, name: str, df: DataFrame) -> None:
@@ -501,12 +450,12 @@ class SparkEngine(Engine):
         self._remember(name)
         if self.warehouse is None:
             staged = f"{name}__propsync_new"
-            _run(lambda: df.write.mode("overwrite").format("parquet").saveAsTable(staged))
+            run(lambda: df.write.mode("overwrite").format("parquet").saveAsTable(staged))
             self.spark.sql(f"DROP TABLE IF EXISTS `{name}`")
             self.spark.sql(f"ALTER TABLE `{staged}` RENAME TO `{name}`")
             return
         version = self.warehouse / name / f"v{time.time_ns()}"
-        _run(lambda: df.write.mode("errorifexists").parquet(str(version)))
+        run(lambda: df.write.mode("errorifexists").parquet(str(version)))
         old = self._tables.get(name)
         self._register(name, version)
         if old is not None and self._tx is None:
@@ -538,72 +487,3 @@ class SparkEngine(Engine):
     def _save_views(self) -> None:
         if self.warehouse is not None:
             (self.warehouse / VIEWS_FILE).write_text(json.dumps(self._views, indent=1))
-
-
-def _is_command(tree: exp.Expression) -> bool:
-    return not isinstance(tree, exp.Query)
-
-
-def _run(call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except EngineError:
-        raise
-    except Exception as exc:  # pyspark's errors (analysis, execution, Py4J) alike
-        raise EngineError(_short(exc)) from None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:400] if text else type(exc).__name__
-
-
-def _aligned(df: DataFrame, target: DataFrame, *, by_name: bool) -> DataFrame:
-    """`df`'s rows with `target`'s columns and types: by name (missing ones NULL, as
-    INSERT BY NAME) or by position (as a plain INSERT)."""
-    from pyspark.sql import functions as F  # heavy driver: imported on first use
-
-    fields = target.schema.fields
-    if not by_name:
-        if len(df.columns) != len(fields):
-            raise EngineError(
-                f"{len(df.columns)} columns given for a table of {len(fields)} columns"
-            )
-        df = df.toDF(*[f.name for f in fields])
-    present = {c.lower(): c for c in df.columns}
-    return df.select(*[
-        (F.col(f"`{present[f.name.lower()]}`") if f.name.lower() in present else F.lit(None))
-        .cast(f.dataType).alias(f.name)
-        for f in fields
-    ])  # fmt: skip
-
-
-def _spark_arrow_schema(schema: pa.Schema) -> pa.Schema:
-    """Arrow types Spark reads from Parquet: timestamps in microseconds, extension types
-    (DuckDB's JSON) as their storage, unsigned integers widened."""
-    import pyarrow as pa  # heavy driver: imported on first use
-
-    def fix(t: pa.DataType) -> pa.DataType:
-        if isinstance(t, pa.ExtensionType):
-            return fix(t.storage_type)
-        if pa.types.is_timestamp(t):
-            return pa.timestamp("us", tz=t.tz)
-        if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            return pa.string()
-        if pa.types.is_unsigned_integer(t):
-            return pa.int64()
-        return t
-
-    return pa.schema([pa.field(f.name, fix(f.type)) for f in schema])
-
-
-def _batch(pa: Any, schema: pa.Schema, names: list[str], rows: list[tuple[Any, ...]]) -> Any:
-    columns = list(zip(*rows, strict=True))
-    arrays = []
-    for i, field in enumerate(schema):
-        values = columns[i]
-        if pa.types.is_timestamp(field.type):  # Row gives naive local times
-            values = tuple(v.astimezone() if v is not None and v.tzinfo is None else v
-                           for v in values)  # fmt: skip
-        arrays.append(pa.array(values, type=field.type))
-    return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -57,7 +57,7 @@ def parse(sql: str) -> exp.Expression:
         raise EngineError(f"cannot read the SQL: {exc} (in: {sql.strip()[:120]})") from None
     if len(trees) != 1:
         raise EngineError(f"expected one statement, got {len(trees)} (in: {sql.strip()[:120]})")
-    return trees[0]
+    return cast(exp.Expression, trees[0])
 
 
 def _fix(node: exp.Expression) -> exp.Expression:
@@ -80,6 +80,33 @@ def to_spark(tree: exp.Expression, *, dialect: str = "spark", pretty: bool = Fal
 def transpile(sql: str, *, dialect: str = "spark", pretty: bool = False) -> str:
     """DuckDB-dialect SQL text as Spark SQL (what `models.compile` emits for Spark)."""
     return to_spark(parse(sql), dialect=dialect, pretty=pretty)
+
+
+def kept_by_delete(tree: exp.Delete) -> exp.Expression:
+    """The query of the rows a DELETE keeps (a NULL condition keeps a row): Spark cannot
+    DELETE from a Parquet table, so the adapter rewrites it with these."""
+    source, where = tree.this.sql("duckdb"), tree.args.get("where")
+    cond = where.this.sql("duckdb") if where is not None else "TRUE"
+    return parse(f"SELECT * FROM {source} WHERE ({cond}) IS NOT TRUE")
+
+
+def updated_rows(tree: exp.Update, columns: Sequence[str]) -> exp.Expression:
+    """The query of a table's rows after an UPDATE (no FROM) of its `columns`."""
+    if tree.args.get("from"):
+        raise EngineError("UPDATE ... FROM is not supported on Spark: use set_by_key")
+    where = tree.args.get("where")
+    sets = {e.this.name: e.expression.sql("duckdb") for e in tree.expressions}
+    select = []
+    for c in columns:
+        if c not in sets:
+            select.append(f'"{c}"')
+        elif where is None:
+            select.append(f'{sets[c]} AS "{c}"')
+        else:
+            select.append(
+                f'CASE WHEN {where.this.sql("duckdb")} THEN {sets[c]} ELSE "{c}" END AS "{c}"'
+            )
+    return parse(f"SELECT {', '.join(select)} FROM {tree.this.sql('duckdb')}")
 
 
 def table_name(name: str) -> str:
