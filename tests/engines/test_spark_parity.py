@@ -5,7 +5,7 @@ The data is made to hit what differs between the engines: ties on created_at, NU
 every column the rules read, 15/18-char sfdc ids in mixed case with lower-case and wrong
 suffixes, whitespace and a final line terminator around them (Java's `$` matches before
 it, RE2's does not), non-ASCII text (lengths counted by code point), and time windows
-with rows five minutes either side of each boundary."""
+with rows twenty minutes either side of each boundary."""
 
 from __future__ import annotations
 
@@ -37,10 +37,12 @@ ID15_B = "a01Dn00000HHUbQ"
 TABLES = (*models.SOURCE_TABLES, *models.STATE_TABLES)
 # Columns that hold the instant of the query, not data.
 VOLATILE = {"dashboard_refreshed_at"}
-NOW = datetime.now(UTC)
+# Rows sit this far either side of each time window's boundary: more than the module
+# takes from loading the data to its last query, so both engines see the same side.
+MARGIN = timedelta(minutes=20)
 
 
-def _fixture(s: Scenario) -> None:
+def _fixture(s: Scenario, now: datetime) -> None:
     same = T0 + timedelta(days=3)
     # One sfdc_id group written five ways: ties on created_at break on the id.
     s.prop(1, sfdc_id=ID15, created_at=same, features=("bank_linking",))
@@ -89,22 +91,23 @@ def _fixture(s: Scenario) -> None:
     s.record("+5")
     s.record(18, rds_created_at_c=T0 + timedelta(milliseconds=123))
     s.record(20, rds_created_at_c=T0 + timedelta(days=20), city_c="Austin", state_c="TX")
-    # Time windows: five minutes either side of 2 hours ago.
-    for i, (created, modified) in enumerate(
-        [(-115, -115), (-125, -125), (-125, -115), (-300, -60), (-60, -300)], start=21
-    ):
-        s.record(i, created_date=NOW + timedelta(minutes=created),
-                 last_modified_date=NOW + timedelta(minutes=modified))  # fmt: skip
+    # Time windows: either side of 2 hours ago.
+    before, after = now - timedelta(hours=2) - MARGIN, now - timedelta(hours=2) + MARGIN
+    earlier = now - timedelta(hours=5)
+    windows = [(after, after), (before, before), (before, after), (earlier, now), (now, earlier)]
+    for i, (created, modified) in enumerate(windows, start=21):
+        s.record(i, created_date=created, last_modified_date=modified)
 
 
-def _state(engine: DuckDBEngine) -> None:
+def _state(engine: DuckDBEngine, now: datetime) -> None:
     audit, measured = [], []
-    for i, minutes in enumerate([5, 60 * 24 - 5, 60 * 24 + 5, 60 * 24 * 7 - 5, 60 * 24 * 7 + 5]):
-        at = NOW - timedelta(minutes=minutes)
+    day, week = timedelta(days=1), timedelta(days=7)
+    for i, ago in enumerate([MARGIN, day - MARGIN, day + MARGIN, week - MARGIN, week + MARGIN]):
+        at = now - ago
         for op, status in (("CREATE", "SUCCESS"), ("UPDATE", "FAILED"), ("UPDATE", "SUCCESS")):
             audit.append((at, f"r{i}", op, status, i, None, None, None, '{"a": 1}', None))
         measured.append((at, 10 + i, 20 * i))
-    measured.append((NOW.replace(minute=0, second=0, microsecond=0), 7, 9))  # an hour's start
+    measured.append((now.replace(minute=0, second=0, microsecond=0), 7, 9))  # an hour's start
     engine.con.executemany(
         "INSERT INTO property_sync_audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", audit
     )
@@ -123,9 +126,10 @@ def pair(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Itera
     duck = DuckDBEngine(":memory:", threads=2, memory_limit="1GB")
     engine = SparkEngine(spark, warehouse=warehouse, database=f"parity_{uuid.uuid4().hex[:8]}")
     scenario = Scenario(duck)
-    _fixture(scenario)
+    now = datetime.now(UTC)
+    _fixture(scenario, now)
     scenario.load(state=True)
-    _state(duck)
+    _state(duck, now)
     p = Pair(duck, engine)
     started = time.perf_counter()
     for table in TABLES:
