@@ -60,10 +60,26 @@ SourceConfig = Annotated[DuckDBSource | PostgresSource, Field(discriminator="kin
 
 
 class EngineConfig(_Section):
-    kind: Literal["duckdb"] = "duckdb"
+    """The engine the models run on. DuckDB (the default) keeps everything in one file
+    (`path`); Spark runs a local session (`master`) or reaches a Spark Connect server
+    (`remote = "sc://host:port"`), with its tables as Parquet under `warehouse` in the
+    workspace (locally) and in the catalog database `database`."""
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
     path: str = "propsync.duckdb"
     threads: int = Field(2, ge=1)
     memory_limit: str = "4GB"
+    master: str = "local[2]"
+    remote: str | None = Field(None, pattern=r"^sc://[^\s/]+(:\d+)?(/.*)?$")
+    warehouse: str = "warehouse"
+    database: str = Field("propsync", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    shuffle_partitions: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _remote_is_spark(self) -> EngineConfig:
+        if self.remote is not None and self.kind != "spark":
+            raise ValueError('remote (Spark Connect) needs kind = "spark"')
+        return self
 
 
 class StateConfig(_Section):

@@ -23,12 +23,12 @@ def engine() -> Iterator[DuckDBEngine]:
 
 
 def test_registry_opens_the_adapter_of_a_kind(tmp_path: Path) -> None:
-    assert adapter("duckdb") is DuckDBEngine and set(ADAPTERS) == {"duckdb"}
+    assert adapter("duckdb") is DuckDBEngine and set(ADAPTERS) == {"duckdb", "spark"}
     with connect(EngineConfig(path="e.duckdb", memory_limit="2GB"), tmp_path) as eng:
         assert isinstance(eng, DuckDBEngine) and (tmp_path / "e.duckdb").exists()
         assert str(eng.memory_limit) == "2GB"
-    with pytest.raises(ConfigError, match="unknown engine kind 'spark'"):
-        adapter("spark")
+    with pytest.raises(ConfigError, match="unknown engine kind 'oracle'"):
+        adapter("oracle")
 
 
 def test_duckdb_capability_flags() -> None:

@@ -173,3 +173,18 @@ def test_materialised_models_switch_between_table_and_view(scenario: Scenario) -
         scenario.engine.scalar("SELECT sfdc_id FROM rds_properties_enriched")
         == "a01Dn00000HHUanIAH"
     )
+
+
+def test_compile_qualifies_by_catalog_and_schema() -> None:
+    replica = {"salesforce_product_property": "crm.salesforce.product_property"}
+    ddl = models.deploy_ddl("databricks", catalog="crm", schema="sfdc_dbx", tables=replica)
+    assert ddl[0] == "CREATE SCHEMA IF NOT EXISTS crm.sfdc_dbx" and len(ddl) == 1 + len(
+        models.view_names()
+    )
+    create = models.compile("databricks", catalog="crm", schema="sfdc_dbx", tables=replica)
+    text = create["properties_to_create"]
+    assert text.startswith("CREATE OR REPLACE VIEW crm.sfdc_dbx.properties_to_create AS")
+    assert "crm.salesforce.product_property" in text
+    assert "crm.sfdc_dbx.rds_properties_normalized" in text and ".live_records" not in text
+    with pytest.raises(UsageError, match="catalog needs a schema"):
+        models.compile("spark", catalog="crm")

@@ -25,6 +25,7 @@ __all__ = ["ADAPTERS", "Engine", "Size", "Tracer", "adapter", "connect"]
 # `[engine] kind` -> "module:class" of its adapter, imported on first use.
 ADAPTERS: dict[str, str] = {
     "duckdb": "propsync.engines.duckdb:DuckDBEngine",
+    "spark": "propsync.engines.spark:SparkEngine",
 }
 
 

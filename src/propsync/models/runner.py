@@ -14,10 +14,15 @@ from __future__ import annotations
 import functools
 import graphlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import sqlglot
+from sqlglot import exp
+
+from propsync.engines import spark_sql
 from propsync.errors import EngineError, UsageError
 
 if TYPE_CHECKING:
@@ -81,9 +86,6 @@ def _model_files() -> dict[str, str]:
 
 
 def _tables_read(sql: str) -> frozenset[str]:
-    import sqlglot  # heavy: imported on first use
-    from sqlglot import exp
-
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     created = tree.this.name if isinstance(tree, exp.Create) else None
@@ -179,7 +181,8 @@ def build(engine: Engine, *, strict: bool = True, materialize: bool | None = Non
         else:
             if engine.relation_type(name) == "TABLE":
                 engine.drop(name, "TABLE")
-            engine.execute(sql_for(name, engine.dialect))
+            # The engine transpiles the portable DuckDB SQL to its own dialect.
+            engine.execute(model.sql)
         built.append(name)
     return built
 
@@ -204,14 +207,74 @@ def show(engine: Engine, view: str, limit: int | None = 20) -> list[dict[str, An
     return engine.dicts(sql)
 
 
-def compile(dialect: str) -> dict[str, str]:
+def compile(
+    dialect: str,
+    *,
+    catalog: str | None = None,
+    schema: str | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Every model's CREATE VIEW statement transpiled from DuckDB to `dialect`.
 
-    `dialect` is one of duckdb, spark, databricks; keys are in dependency order.
+    `dialect` is one of duckdb, spark, databricks; keys are in dependency order. With
+    `schema` (and `catalog`) every view is created in, and every table and view is read
+    from, `catalog.schema`, except the input tables `tables` maps to a name of their
+    own: `{"salesforce_product_property": "crm.salesforce.product_property"}` reads the
+    warehouse's replica instead of an extract.
     """
     if dialect not in DIALECTS:
         raise UsageError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
-    return dict(_compiled(dialect))
+    if catalog is not None and schema is None:
+        raise UsageError("a catalog needs a schema")
+    if schema is None and not tables:
+        return dict(_compiled(dialect))
+    return {
+        name: _qualified(model.sql, dialect, catalog, schema, dict(tables or {}))
+        for name, model in models().items()
+    }
+
+
+def deploy_ddl(
+    dialect: str,
+    *,
+    catalog: str | None = None,
+    schema: str | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The statements that create every view in `catalog.schema` (see `compile`): the
+    schema first when one is named (CREATE SCHEMA IF NOT EXISTS), then the views in
+    dependency order. What `models compile --catalog C --schema S` prints and `models
+    deploy` runs."""
+    views = compile(dialect, catalog=catalog, schema=schema, tables=tables)
+    if schema is None:
+        return list(views.values())
+    target = exp.Table(
+        this=exp.to_identifier(schema), db=exp.to_identifier(catalog) if catalog else None
+    )
+    create = exp.Create(this=target, kind="SCHEMA", exists=True)
+    first = create.sql(dialect=dialect)
+    return [first, *views.values()]
+
+
+def _qualified(
+    sql: str, dialect: str, catalog: str | None, schema: str | None, tables: dict[str, str]
+) -> str:
+    tree = spark_sql.parse(sql)
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for table in list(tree.find_all(exp.Table)):
+        if table.name in ctes and not table.db:
+            continue
+        if table.name in tables and table is not tree.this:  # the view made stays in schema
+            mapped = exp.to_table(tables[table.name], dialect=dialect)
+            if table.alias:
+                mapped.set("alias", table.args["alias"])
+            table.replace(mapped)
+        elif schema is not None:
+            table.set("db", exp.to_identifier(schema))
+            table.set("catalog", exp.to_identifier(catalog) if catalog else None)
+    if dialect == "duckdb":
+        return tree.sql(dialect="duckdb", pretty=True, comments=False)
+    return spark_sql.to_spark(tree, dialect=dialect, pretty=True)
 
 
 @functools.cache
@@ -221,13 +284,8 @@ def _compiled(dialect: str) -> tuple[tuple[str, str], ...]:
         if dialect == "duckdb":
             out[name] = model.sql
             continue
-        # Header comments would be carried into the statement; keep them in the file.
-        import sqlglot  # heavy: imported on first use
-
-        (statement,) = sqlglot.transpile(
-            model.sql, read="duckdb", write=dialect, pretty=True, comments=False
-        )
-        out[name] = statement
+        # Header comments stay in the file; spark_sql fixes what sqlglot gets wrong.
+        out[name] = spark_sql.transpile(model.sql, dialect=dialect, pretty=True)
     return tuple(out.items())
 
 
