@@ -230,7 +230,7 @@ def test_a_full_disk_stops_the_run_before_it_sends_anything(org: Org) -> None:
             jobs.write_text("not a folder", encoding="utf-8")
         before = org.live_records_per_external_id()
         writes = _writes(org)
-        with pytest.raises(StateError, match="cannot journal .* nothing of them was sent"):
+        with pytest.raises(StateError, match=r"cannot journal .* nothing of them was sent"):
             run_sync(org.ws, "all")
         assert _writes(org) == writes  # not one write request
         assert org.live_records_per_external_id() == before
