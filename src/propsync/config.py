@@ -1,8 +1,13 @@
 """Typed configuration: `propsync.toml`, validated by pydantic.
 
-Unknown keys are rejected, and every error names the file and the line. Secrets
-never live in the file: a setting ending in `_env` names the environment variable
-that holds the secret, and `secret()` reads it.
+Unknown keys are rejected, and every error names the file and the line. Values are
+strict: a number where a number goes (`threads = true` or `threads = "2"` is refused),
+rates within 0..1, memory sizes parsed ('512MB', '4GiB') and rewritten canonically,
+and every name that ends up in SQL, SOQL or the environment (schema, object, API
+version, `*_env` variables, the integration user's id) checked to be one, so no value
+of the file is ever spliced into a statement as text. Secrets never live in the file:
+a setting ending in `_env` names the environment variable that holds the secret, and
+`secret()` reads it.
 """
 
 from __future__ import annotations
@@ -26,13 +31,58 @@ from pydantic import (
     model_validator,
 )
 
+from propsync import fields, sfid
 from propsync.errors import ConfigError
 
 CONFIG_NAME = "propsync.toml"
 
+# Memory sizes as the engine takes them: unit (lower case) -> canonical spelling.
+_SIZE_UNITS = {"b": "B", "kb": "KB", "mb": "MB", "gb": "GB", "tb": "TB",
+               "kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB"}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*")
+
+
+def _memory_size(value: str) -> str:
+    m = _SIZE.fullmatch(value)
+    if not m or m.group(2).lower() not in _SIZE_UNITS or float(m.group(1)) <= 0:
+        raise ValueError(f"not a memory size: {value!r} (write e.g. '512MB' or '4GiB')")
+    return f"{float(m.group(1)):g}{_SIZE_UNITS[m.group(2).lower()]}"
+
+
+def _pattern(regex: str, what: str) -> AfterValidator:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+MemorySize = Annotated[str, AfterValidator(_memory_size)]
+# A SQL identifier (a schema name): letters, digits and underscores.
+SqlName = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]{0,62}", "a plain SQL identifier")]
+# A Salesforce API name (object or field): letters, digits, single underscores.
+ApiName = Annotated[
+    str, _pattern(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?:__c)?", "a Salesforce API name")
+]
+EnvName = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name")]
+ApiVersion = Annotated[str, _pattern(r"v?\d{2,3}\.0", "a Salesforce API version like 62.0")]
+
+
+def _salesforce_id(value: str) -> str:
+    if not sfid.is_valid(value):
+        raise ValueError(f"{value!r} is not a Salesforce id (15 or 18 characters)")
+    return value
+
+
+SalesforceId = Annotated[str, AfterValidator(_salesforce_id)]
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML gives typed values, and a bool or a string is never taken for a number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DuckDBSource(_Section):
@@ -46,8 +96,8 @@ class PostgresSource(_Section):
     """The product database: PostgreSQL (AWS RDS). The DSN comes from the environment."""
 
     kind: Literal["postgresql"]
-    dsn_env: str = "PROPSYNC_RDS_DSN"
-    schema_name: str = Field("public", alias="schema")
+    dsn_env: EnvName = "PROPSYNC_RDS_DSN"
+    schema_name: SqlName = Field("public", alias="schema")
     incremental: bool = True
 
 
@@ -57,8 +107,8 @@ SourceConfig = Annotated[DuckDBSource | PostgresSource, Field(discriminator="kin
 class EngineConfig(_Section):
     kind: Literal["duckdb"] = "duckdb"
     path: str = "propsync.duckdb"
-    threads: int = Field(2, ge=1)
-    memory_limit: str = "4GB"
+    threads: int = Field(2, ge=1, le=1024)
+    memory_limit: MemorySize = "4GB"
 
 
 class StateConfig(_Section):
@@ -66,7 +116,7 @@ class StateConfig(_Section):
     when several processes (scheduler, dashboard, CLI) must share it."""
 
     kind: Literal["duckdb", "postgresql"] = "duckdb"
-    dsn_env: str = "PROPSYNC_STATE_DSN"
+    dsn_env: EnvName = "PROPSYNC_STATE_DSN"
 
 
 class EmulatorConfig(_Section):
@@ -84,21 +134,35 @@ class SalesforceConfig(_Section):
     kind: Literal["emulator", "org"] = "emulator"
     instance_url: str | None = None
     login_url: str = "https://login.salesforce.com"
-    api_version: str = "62.0"
-    object_name: str = Field("product_property__c", alias="object")
-    external_id: str = "snappt_property_id__c"
+    api_version: ApiVersion = "62.0"
+    object_name: ApiName = Field("product_property__c", alias="object")
     auth: Literal["emulator", "client_credentials", "jwt", "password", "session"] = "emulator"
-    client_id_env: str = "PROPSYNC_SF_CLIENT_ID"
-    client_secret_env: str = "PROPSYNC_SF_CLIENT_SECRET"
-    username_env: str = "PROPSYNC_SF_USERNAME"
-    password_env: str = "PROPSYNC_SF_PASSWORD"
-    security_token_env: str = "PROPSYNC_SF_SECURITY_TOKEN"
-    private_key_file_env: str = "PROPSYNC_SF_PRIVATE_KEY_FILE"
-    session_id_env: str = "PROPSYNC_SF_SESSION_ID"
+    client_id_env: EnvName = "PROPSYNC_SF_CLIENT_ID"
+    client_secret_env: EnvName = "PROPSYNC_SF_CLIENT_SECRET"
+    username_env: EnvName = "PROPSYNC_SF_USERNAME"
+    password_env: EnvName = "PROPSYNC_SF_PASSWORD"
+    security_token_env: EnvName = "PROPSYNC_SF_SECURITY_TOKEN"
+    private_key_file_env: EnvName = "PROPSYNC_SF_PRIVATE_KEY_FILE"
+    session_id_env: EnvName = "PROPSYNC_SF_SESSION_ID"
     ca_file: str | None = None
     timeout_s: float = Field(120.0, gt=0)
     bulk_query_threshold: int = Field(50_000, ge=0)
     emulator: EmulatorConfig = EmulatorConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external_id_is_the_contract(cls, data: object) -> object:
+        """`external_id` is no setting: the external id is the field contract's
+        (`propsync.fields.EXTERNAL_ID`), which the models, the writer and the emulator's
+        object share. Older files that name that very field still load."""
+        if isinstance(data, dict) and "external_id" in data:
+            if data["external_id"] != fields.EXTERNAL_ID:
+                raise ValueError(
+                    f"external_id = {data['external_id']!r}: the external id is fixed by the "
+                    f"field contract ({fields.EXTERNAL_ID}); remove the setting"
+                )
+            data = {k: v for k, v in data.items() if k != "external_id"}
+        return data
 
 
 class SyncConfig(_Section):
@@ -109,7 +173,7 @@ class SyncConfig(_Section):
     max_request_attempts: int = Field(5, ge=1)
     backoff_base_s: float = Field(0.5, ge=0)
     max_change_share: float = Field(0.20, ge=0, le=1)
-    integration_user_id: str | None = None
+    integration_user_id: SalesforceId | None = None
 
 
 class GenerateConfig(_Section):
@@ -192,7 +256,7 @@ Channels = Annotated[list[ChannelKind], Field(min_length=1), AfterValidator(_uni
 
 
 class SlackChannelConfig(_Section):
-    webhook_url_env: str = "PROPSYNC_SLACK_WEBHOOK_URL"
+    webhook_url_env: EnvName = "PROPSYNC_SLACK_WEBHOOK_URL"
     timeout: float = Field(10.0, gt=0)
 
 
@@ -201,8 +265,8 @@ class EmailChannelConfig(_Section):
     smtp_port: int = Field(25, ge=1, le=65535)
     from_: str = Field("propsync@localhost", alias="from")
     to: list[str] = []
-    username_env: str | None = None
-    password_env: str | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
     starttls: bool = False
     timeout: float = Field(10.0, gt=0)
 
@@ -216,7 +280,7 @@ class EmailChannelConfig(_Section):
 
 
 class PagerDutyChannelConfig(_Section):
-    routing_key_env: str = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
+    routing_key_env: EnvName = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
     events_url: Annotated[str, AfterValidator(check_endpoint_url)] = (
         "https://events.pagerduty.com/v2/enqueue"
     )
@@ -303,7 +367,7 @@ class DashboardConfig(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
-    token_env: str = "PROPSYNC_DASHBOARD_TOKEN"
+    token_env: EnvName = "PROPSYNC_DASHBOARD_TOKEN"
 
 
 class Config(_Section):
@@ -388,104 +452,5 @@ def _line_of(text: str, loc: list[str]) -> int | None:
     return prefix_line or header_line
 
 
-TEMPLATE = """\
-# propsync configuration: the embedded default.
-# Every path is relative to the folder of this file. Secrets never go here:
-# settings ending in _env name the environment variable that holds the secret.
-
-[source]
-# The product database. The embedded default is a DuckDB file filled by
-# `propsync generate`. For AWS RDS use:
-#   kind = "postgresql"
-#   dsn_env = "PROPSYNC_RDS_DSN"   # e.g. postgresql://user:pw@host:5432/db
-#   schema = "public"
-#   incremental = true             # re-read only rows whose updated_at moved
-kind = "duckdb"
-path = "rds.duckdb"
-
-[engine]
-# Where the models (views) are built.
-kind = "duckdb"
-path = "propsync.duckdb"
-threads = 2
-memory_limit = "4GB"
-
-[state]
-# sync_runs, the audit log, queue measurements, pilot sets, sign-offs.
-# "duckdb" keeps them in the engine file; use "postgresql" (dsn_env) when the
-# scheduler, the dashboard and the CLI must share them.
-kind = "duckdb"
-
-[salesforce]
-# kind = "emulator" runs the local org under ./emulator; kind = "org" talks to
-# a real org. auth: client_credentials | jwt | password | session
-kind = "emulator"
-auth = "emulator"
-api_version = "62.0"
-object = "product_property__c"
-external_id = "snappt_property_id__c"
-# instance_url = "https://yourcompany.my.salesforce.com"
-# client_id_env = "PROPSYNC_SF_CLIENT_ID"
-# client_secret_env = "PROPSYNC_SF_CLIENT_SECRET"
-
-[salesforce.emulator]
-data = "emulator"
-latency_ms = 0
-workflow_delay_s = 2
-workflow_enabled = true
-
-[sync]
-bulk_threshold = 2000        # Bulk API 2.0 at or above this many records, sObject Collections below
-max_change_share = 0.20      # refuse a Sync B that changes more than this share of matched records
-max_record_attempts = 4      # UNABLE_TO_LOCK_ROW and friends are resubmitted up to this many times
-
-[generate]
-scale = 9061
-seed = 7
-
-# `propsync serve` (scheduler, alerts, dashboard). Defaults shown; uncomment to change.
-
-# [schedule]                     # cron expressions (5 fields), UTC
-# sync_create = "*/15 * * * *"   # Sync A: create missing Salesforce records
-# sync_update = "*/30 * * * *"   # Sync B: update changed features
-# measure     = "*/5 * * * *"    # queue sizes into sync_queue_measurements
-# alerts      = "*/5 * * * *"    # evaluate [alerts.rules]
-
-# [alerts]
-# repeat_interval = "4h"         # re-notify an open incident this often
-# delivery_attempts = 3          # tries per channel and message
-# retry_backoff_s = 1.0          # wait before the 2nd try; doubles for each next
-# dashboard_url = "https://propsync.internal.example.com"   # default: from [dashboard]
-# runbook_url = "https://github.com/yourorg/propsync/blob/main/docs/RUNBOOK.md"
-
-# [alerts.channels.slack]        # an incoming webhook; the URL is a secret
-# webhook_url_env = "PROPSYNC_SLACK_WEBHOOK_URL"
-# timeout = 10
-
-# [alerts.channels.email]
-# smtp_host = "localhost"
-# smtp_port = 25
-# from = "propsync@localhost"
-# to = ["data-alerts@example.com"]   # e-mail is off while this list is empty
-# starttls = false
-# username_env = "PROPSYNC_SMTP_USERNAME"   # login (needs starttls off loopback)
-# password_env = "PROPSYNC_SMTP_PASSWORD"
-# timeout = 10
-
-# [alerts.channels.pagerduty]    # Events API v2; the integration's routing key is a secret
-# routing_key_env = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
-# events_url = "https://events.pagerduty.com/v2/enqueue"
-# timeout = 10
-
-# [alerts.rules]    # severities P0-P3; channels: slack, email, pagerduty; enabled=false
-# high_create_queue = {threshold=200, severity="P2", channels=["slack"]}
-# sync_failure_spike = {threshold_pct=5, window="1h", severity="P1", channels=["pagerduty","slack"]}
-# feature_mismatch_high = {threshold_pct=95, severity="P2", channels=["slack"]}
-# properties_missing = {threshold=100, severity="P1", channels=["email","slack"]}
-# sync_down = {window="2h", severity="P0", channels=["pagerduty"]}
-
-# [dashboard]
-# host = "127.0.0.1"
-# port = 8765
-# token_env = "PROPSYNC_DASHBOARD_TOKEN"   # required when host is not a loopback address
-"""
+# What `propsync init` writes: every section, commented (a file shipped in the package).
+TEMPLATE = (Path(__file__).parent / "config_template.toml").read_text(encoding="utf-8")

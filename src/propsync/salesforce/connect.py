@@ -118,7 +118,6 @@ def connect(
     settings: dict[str, Any] = {
         "api_version": cfg.api_version,
         "object_name": cfg.object_name,
-        "external_id": cfg.external_id,
         "timeout_s": cfg.timeout_s,
         "max_request_attempts": retry.max_request_attempts,
         "backoff_base_s": retry.backoff_base_s,
