@@ -90,6 +90,8 @@ def error_handler(func: F) -> F:
                 error_type=type(exc).__name__,
                 **extra,
             )
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # click's own: the root group reports them (usage errors exit 64)
         except Exception as exc:  # a bug: exit 70, never 1 (which cron reads as partial)
             root = _root_context()
             debug = root is not None and root.debug
