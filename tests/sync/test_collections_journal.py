@@ -245,3 +245,25 @@ def test_a_full_disk_stops_the_run_before_it_sends_anything(org: Org) -> None:
     # Room again: the next run writes everything.
     again = run_sync(org.ws, "all")
     assert again.status in ("SUCCEEDED", "PARTIAL") and again.totals()["succeeded"] > 0
+
+
+def test_an_images_file_never_journalled_is_removed_once_its_run_is_over(
+    scenario: Any, tmp_path: Path
+) -> None:
+    from propsync.sync import journal
+
+    state = scenario.store
+    state.migrate()
+    ended, running = state.runs.start("create"), state.runs.start("create")
+    state.runs._finish(ended, "ABORTED", {}, None, "killed")
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    orphan = jobs / f"collections-{ended}-create-0001.parquet"
+    live = jobs / f"collections-{running}-create-0001.parquet"
+    other_queue = jobs / f"collections-{ended}-update-0001.parquet"
+    for path in (orphan, live, other_queue):
+        path.write_bytes(b"images")
+    done = journal.reconcile(state, None, ["create"], jobs, by_run=running)
+    assert done == {"windows": 0, "succeeded": 0, "not_written": 0}
+    assert not orphan.exists()  # killed between its file and its journal row
+    assert live.exists() and other_queue.exists()  # a live run's; a queue not locked

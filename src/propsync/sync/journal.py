@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ READ_BACK_CHUNK = 200  # keys per SOQL query (IN lists stay well under the URI l
 # Salesforce's clock may run behind ours: a record counts as written by the window when
 # it was modified no earlier than this before the window was journalled.
 CLOCK_SKEW = dt.timedelta(minutes=2)
+_FILE = re.compile(re.escape(COLLECTIONS_PREFIX) + r"(.+)-(create|update)-\d+\.(?:parquet|tmp)")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -215,7 +217,24 @@ def reconcile(
         done["windows"] += 1
         done["succeeded"] += detail["written"]
         done["not_written"] += detail["not_written"]
+    _sweep(state, queues, directory)
     return done
+
+
+def _sweep(state: StateStore, queues: Sequence[str], directory: Path) -> None:
+    """Delete the images files of the queues' ended runs that no open window names: a
+    run killed after writing a window's file but before journalling it sent nothing."""
+    if not directory.is_dir():
+        return
+    named = {j.images_file for j in state.bulk_jobs.open(queues)}
+    for path in directory.glob(f"{COLLECTIONS_PREFIX}*"):
+        m = _FILE.fullmatch(path.name)
+        if m is None or m.group(2) not in queues or path.name in named:
+            continue
+        run = state.runs.get(m.group(1))
+        if run is None or run.status != "RUNNING":
+            log.info("removing %s: its run ended before journalling it (nothing sent)", path)
+            path.unlink(missing_ok=True)
 
 
 def _audit_records(
