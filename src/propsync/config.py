@@ -1,8 +1,13 @@
 """Typed configuration: `propsync.toml`, validated by pydantic.
 
-Unknown keys are rejected, and every error names the file and the line. Secrets
-never live in the file: a setting ending in `_env` names the environment variable
-that holds the secret, and `secret()` reads it.
+Unknown keys are rejected, and every error names the file and the line. Values are
+strict: a number where a number goes (`threads = true` or `threads = "2"` is refused),
+rates within 0..1, memory sizes parsed ('512MB', '4GiB') and rewritten canonically,
+and every name that ends up in SQL, SOQL or the environment (schema, object, API
+version, `*_env` variables, the integration user's id) checked to be one, so no value
+of the file is ever spliced into a statement as text. Secrets never live in the file:
+a setting ending in `_env` names the environment variable that holds the secret, and
+`secret()` reads it.
 """
 
 from __future__ import annotations
@@ -27,13 +32,58 @@ from pydantic import (
     model_validator,
 )
 
+from propsync import fields, sfid
 from propsync.errors import ConfigError
 
 CONFIG_NAME = "propsync.toml"
 
+# Memory sizes as the engine takes them: unit (lower case) -> canonical spelling.
+_SIZE_UNITS = {"b": "B", "kb": "KB", "mb": "MB", "gb": "GB", "tb": "TB",
+               "kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB"}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*")
+
+
+def _memory_size(value: str) -> str:
+    m = _SIZE.fullmatch(value)
+    if not m or m.group(2).lower() not in _SIZE_UNITS or float(m.group(1)) <= 0:
+        raise ValueError(f"not a memory size: {value!r} (write e.g. '512MB' or '4GiB')")
+    return f"{float(m.group(1)):g}{_SIZE_UNITS[m.group(2).lower()]}"
+
+
+def _pattern(regex: str, what: str) -> AfterValidator:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+MemorySize = Annotated[str, AfterValidator(_memory_size)]
+# A SQL identifier (a schema name): letters, digits and underscores.
+SqlName = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]{0,62}", "a plain SQL identifier")]
+# A Salesforce API name (object or field): letters, digits, single underscores.
+ApiName = Annotated[
+    str, _pattern(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?:__c)?", "a Salesforce API name")
+]
+EnvName = Annotated[str, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name")]
+ApiVersion = Annotated[str, _pattern(r"v?\d{2,3}\.0", "a Salesforce API version like 62.0")]
+
+
+def _salesforce_id(value: str) -> str:
+    if not sfid.is_valid(value):
+        raise ValueError(f"{value!r} is not a Salesforce id (15 or 18 characters)")
+    return value
+
+
+SalesforceId = Annotated[str, AfterValidator(_salesforce_id)]
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML gives typed values, and a bool or a string is never taken for a number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DuckDBSource(_Section):
@@ -47,8 +97,8 @@ class PostgresSource(_Section):
     """The product database: PostgreSQL (AWS RDS). The DSN comes from the environment."""
 
     kind: Literal["postgresql"]
-    dsn_env: str = "PROPSYNC_RDS_DSN"
-    schema_name: str = Field("public", alias="schema")
+    dsn_env: EnvName = "PROPSYNC_RDS_DSN"
+    schema_name: SqlName = Field("public", alias="schema")
     incremental: bool = True
     # Added to the DSN when it names none (libpq's minimum is 2 s; 0 would wait forever).
     connect_timeout_s: int = Field(10, ge=2)
@@ -67,8 +117,8 @@ class EngineConfig(_Section):
 
     kind: Literal["duckdb", "spark"] = "duckdb"
     path: str = "propsync.duckdb"
-    threads: int = Field(2, ge=1)
-    memory_limit: str = "4GB"
+    threads: int = Field(2, ge=1, le=1024)
+    memory_limit: MemorySize = "4GB"
     master: str = "local[2]"
     remote: str | None = Field(None, pattern=r"^sc://[^\s/]+(:\d+)?(/.*)?$")
     warehouse: str = "warehouse"
@@ -87,7 +137,7 @@ class StateConfig(_Section):
     when several processes (scheduler, dashboard, CLI) must share it."""
 
     kind: Literal["duckdb", "postgresql"] = "duckdb"
-    dsn_env: str = "PROPSYNC_STATE_DSN"
+    dsn_env: EnvName = "PROPSYNC_STATE_DSN"
 
 
 class EmulatorConfig(_Section):
@@ -105,22 +155,36 @@ class SalesforceConfig(_Section):
     kind: Literal["emulator", "org"] = "emulator"
     instance_url: str | None = None
     login_url: str = "https://login.salesforce.com"
-    api_version: str = "62.0"
-    object_name: str = Field("product_property__c", alias="object")
-    external_id: str = "snappt_property_id__c"
+    api_version: ApiVersion = "62.0"
+    object_name: ApiName = Field("product_property__c", alias="object")
     auth: Literal["emulator", "client_credentials", "jwt", "password", "session"] = "emulator"
-    client_id_env: str = "PROPSYNC_SF_CLIENT_ID"
-    client_secret_env: str = "PROPSYNC_SF_CLIENT_SECRET"
-    username_env: str = "PROPSYNC_SF_USERNAME"
-    password_env: str = "PROPSYNC_SF_PASSWORD"
-    security_token_env: str = "PROPSYNC_SF_SECURITY_TOKEN"
-    private_key_file_env: str = "PROPSYNC_SF_PRIVATE_KEY_FILE"
-    session_id_env: str = "PROPSYNC_SF_SESSION_ID"
+    client_id_env: EnvName = "PROPSYNC_SF_CLIENT_ID"
+    client_secret_env: EnvName = "PROPSYNC_SF_CLIENT_SECRET"
+    username_env: EnvName = "PROPSYNC_SF_USERNAME"
+    password_env: EnvName = "PROPSYNC_SF_PASSWORD"
+    security_token_env: EnvName = "PROPSYNC_SF_SECURITY_TOKEN"
+    private_key_file_env: EnvName = "PROPSYNC_SF_PRIVATE_KEY_FILE"
+    session_id_env: EnvName = "PROPSYNC_SF_SESSION_ID"
     ca_file: str | None = None
     connect_timeout_s: float = Field(10.0, gt=0)  # every HTTP call: TCP + TLS connect
     timeout_s: float = Field(120.0, gt=0)  # every HTTP call: wait for each read
     bulk_query_threshold: int = Field(50_000, ge=0)
     emulator: EmulatorConfig = EmulatorConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external_id_is_the_contract(cls, data: object) -> object:
+        """`external_id` is no setting: the external id is the field contract's
+        (`propsync.fields.EXTERNAL_ID`), which the models, the writer and the emulator's
+        object share. Older files that name that very field still load."""
+        if isinstance(data, dict) and "external_id" in data:
+            if data["external_id"] != fields.EXTERNAL_ID:
+                raise ValueError(
+                    f"external_id = {data['external_id']!r}: the external id is fixed by the "
+                    f"field contract ({fields.EXTERNAL_ID}); remove the setting"
+                )
+            data = {k: v for k, v in data.items() if k != "external_id"}
+        return data
 
 
 class SyncConfig(_Section):
@@ -133,7 +197,7 @@ class SyncConfig(_Section):
     # A Bulk API job still unfinished this long after it was submitted is aborted.
     bulk_job_timeout_s: float = Field(3600.0, gt=0)
     max_change_share: float = Field(0.20, ge=0, le=1)
-    integration_user_id: str | None = None
+    integration_user_id: SalesforceId | None = None
 
 
 class GenerateConfig(_Section):
@@ -216,7 +280,7 @@ Channels = Annotated[list[ChannelKind], Field(min_length=1), AfterValidator(_uni
 
 
 class SlackChannelConfig(_Section):
-    webhook_url_env: str = "PROPSYNC_SLACK_WEBHOOK_URL"
+    webhook_url_env: EnvName = "PROPSYNC_SLACK_WEBHOOK_URL"
     timeout: float = Field(10.0, gt=0)
 
 
@@ -225,8 +289,8 @@ class EmailChannelConfig(_Section):
     smtp_port: int = Field(25, ge=1, le=65535)
     from_: str = Field("propsync@localhost", alias="from")
     to: list[str] = []
-    username_env: str | None = None
-    password_env: str | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
     starttls: bool = False
     timeout: float = Field(10.0, gt=0)
 
@@ -240,7 +304,7 @@ class EmailChannelConfig(_Section):
 
 
 class PagerDutyChannelConfig(_Section):
-    routing_key_env: str = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
+    routing_key_env: EnvName = "PROPSYNC_PAGERDUTY_ROUTING_KEY"
     events_url: Annotated[str, AfterValidator(check_endpoint_url)] = (
         "https://events.pagerduty.com/v2/enqueue"
     )
@@ -347,7 +411,7 @@ class DashboardConfig(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
-    token_env: str = "PROPSYNC_DASHBOARD_TOKEN"
+    token_env: EnvName = "PROPSYNC_DASHBOARD_TOKEN"
 
 
 class RolloutConfig(_Section):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 
 class PropsyncError(Exception):
-    """Root of every error propsync raises on purpose."""
+    """Root of every error propsync raises on purpose. An error that ended a recorded
+    run carries the run's id and final status (set by the run's lifecycle)."""
 
     exit_code = 2
+    run_id: str | None = None
+    run_status: str | None = None
 
 
 class Transient:
@@ -19,6 +22,10 @@ class Transient:
 
 class Terminal:
     """Marker: retrying the same call will fail the same way."""
+
+
+# The exit code of an error that is not a PropsyncError (a bug): EX_SOFTWARE.
+INTERNAL_EXIT_CODE = 70
 
 
 class UsageError(PropsyncError, Terminal):

@@ -1,11 +1,14 @@
 """The `propsync` command: parse, call the library, map errors to exit codes.
 
 Exit codes: 0 success; 1 completed with record failures or yellow health;
-2 aborted or red health; 64 usage error; 78 configuration error.
+2 aborted or red health; 64 usage error; 70 internal error; 78 configuration error;
+130 interrupted. With --json every outcome, failures included, is one JSON document on
+stdout (`status`, `error`, `exit_code` on failure); --debug never changes the code.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -30,7 +33,7 @@ from propsync.cli import (
     serve,
     sync,
 )
-from propsync.cli.common import Context, error_handler
+from propsync.cli.common import Context, error_handler, failure_document
 
 
 def _setup_logging(debug: bool) -> None:
@@ -49,6 +52,7 @@ def _setup_logging(debug: bool) -> None:
 
 
 EX_USAGE = 64
+EX_INTERRUPTED = 130
 
 
 class _Main(click.Group):
@@ -59,18 +63,29 @@ class _Main(click.Group):
         if kwargs.get("standalone_mode", True) is False:
             return super().main(*args, **kwargs)
         kwargs["standalone_mode"] = False
+        argv = args[0] if args else kwargs.get("args")
+        as_json = "--json" in (sys.argv[1:] if argv is None else list(argv))
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as exc:
             exc.show()
+            _json_failure(as_json, exc.format_message(), EX_USAGE)
             sys.exit(EX_USAGE)
         except click.ClickException as exc:
             exc.show()
-            sys.exit(exc.exit_code)
+            code = EX_USAGE if exc.exit_code == 1 else exc.exit_code  # a bad argument
+            _json_failure(as_json, exc.format_message(), code)
+            sys.exit(code)
         except click.Abort:
             click.echo("Aborted!", err=True)
-            sys.exit(130)
+            _json_failure(as_json, "interrupted", EX_INTERRUPTED, status="ABORTED")
+            sys.exit(EX_INTERRUPTED)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _json_failure(as_json: bool, message: str, code: int, *, status: str = "ERROR") -> None:
+    if as_json:
+        click.echo(json.dumps(failure_document(message, code, status=status), indent=2))
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})

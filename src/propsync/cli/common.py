@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from propsync.errors import PropsyncError
+from propsync.errors import INTERNAL_EXIT_CODE, GuardrailTripped, LockHeld, PropsyncError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,22 +33,78 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+def _root_context() -> Context | None:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Context) else None
+
+
+def wants_json() -> bool:
+    """Whether the command being run was given --json."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("as_json"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def failure_document(
+    error: str, exit_code: int, *, status: str = "ERROR", **extra: Any
+) -> dict[str, Any]:
+    """What --json prints when a command fails: `status`, `error`, `exit_code`, and the
+    run's id when a recorded run ended this way."""
+    return {"status": status, "error": error, "exit_code": exit_code, **extra}
+
+
+def fail(message: str, exit_code: int, *, as_json: bool, **document: Any) -> None:
+    """One red line on stderr (and the JSON document on stdout with --json); exit."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    if as_json:
+        emit_json(failure_document(message, exit_code, **document))
+    sys.exit(exit_code)
+
+
 def error_handler(func: F) -> F:
-    """One red line per error; a traceback only with --debug."""
+    """Every failure: one red line on stderr, the exit code of its kind (a
+    PropsyncError's own; 70 for anything else, an internal error), and with --json one
+    JSON document on stdout. --debug adds the traceback and never changes the code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except PropsyncError as exc:
-            ctx = click.get_current_context(silent=True)
-            debug = bool(
-                ctx and isinstance(ctx.find_root().obj, Context) and ctx.find_root().obj.debug
+            root = _root_context()
+            if root is not None and root.debug:
+                traceback.print_exception(exc, file=sys.stderr)
+            status = exc.run_status or (
+                "ABORTED" if isinstance(exc, LockHeld | GuardrailTripped) else "ERROR"
             )
+            extra = {"run_id": exc.run_id} if exc.run_id else {}
+            fail(
+                str(exc),
+                exc.exit_code,
+                as_json=wants_json(),
+                status=status,
+                error_type=type(exc).__name__,
+                **extra,
+            )
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # click's own: the root group reports them (usage errors exit 64)
+        except Exception as exc:  # a bug: exit 70, never 1 (which cron reads as partial)
+            root = _root_context()
+            debug = root is not None and root.debug
             if debug:
-                raise
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
+                traceback.print_exception(exc, file=sys.stderr)
+            hint = "" if debug else " (rerun with --debug for the traceback)"
+            fail(
+                f"internal error: {type(exc).__name__}: {exc}{hint}",
+                INTERNAL_EXIT_CODE,
+                as_json=wants_json(),
+                status="INTERNAL_ERROR",
+                error_type=type(exc).__name__,
+            )
 
     return wrapper  # type: ignore[return-value]
 

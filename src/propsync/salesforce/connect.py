@@ -165,7 +165,6 @@ def connect(
     settings: dict[str, Any] = {
         "api_version": cfg.api_version,
         "object_name": cfg.object_name,
-        "external_id": cfg.external_id,
         "timeout_s": cfg.timeout_s,
         "connect_timeout_s": cfg.connect_timeout_s,
         "bulk_job_timeout_s": retry.bulk_job_timeout_s,

@@ -231,6 +231,17 @@ class Audit:
         )
         return {str(r["k"]) for r in rows if r["k"] is not None}
 
+    def keys_in_run(self, run_id: str, column: str) -> set[str]:
+        """Values of `column` (snappt_property_id_c or salesforce_id) of every audit row
+        of a run (whatever its API or job)."""
+        if column not in KEY_COLUMNS:
+            raise StateError(f"audited keys: column {column!r}")
+        rows = self._db.dicts(
+            f"SELECT DISTINCT {column} AS k FROM property_sync_audit_log WHERE run_id = ?",
+            [run_id],
+        )
+        return {str(r["k"]) for r in rows if r["k"] is not None}
+
     def count_for_job(self, run_id: str, job_id: str) -> int:
         """Audit rows of a run that name a Bulk API job."""
         rows = self._db.dicts(

@@ -35,10 +35,13 @@ log = logging.getLogger("propsync.sync")
 RECONCILE_WAIT_S = 30.0
 NOT_WRITTEN = ("NOT_PROCESSED", "NO_RESULT")
 AUDIT_CHUNK = 10_000
+# Journal ids of sObject Collections windows (`propsync.sync.journal`), which share
+# `sync_bulk_jobs` with the Bulk API jobs and are reconciled there.
+COLLECTIONS_PREFIX = "collections-"
 _IMAGE_COLUMNS = ("key", "rds_property_id", "salesforce_id", "fields_written", "before", "after")
 
 
-def _images_table(items: Sequence[WriteItem]) -> Any:
+def images_table(items: Sequence[WriteItem]) -> Any:
     import pyarrow as pa  # heavy driver: imported on first use
 
     def js(value: Any, item: WriteItem) -> str | None:
@@ -80,7 +83,7 @@ class BulkJournal:
         queue = items[0].queue
         path = self.directory / f"{self.run_id}-{queue}-{self._groups:04d}.parquet"
         tmp = path.with_suffix(".tmp")
-        pq.write_table(_images_table(items), tmp, compression="zstd")
+        pq.write_table(images_table(items), tmp, compression="zstd")
         tmp.replace(path)
         self._file, self._open = path, []
 
@@ -108,7 +111,8 @@ class BulkJournal:
             self._file = None
 
 
-def _read_images(path: Path) -> Iterator[dict[str, Any]]:
+def read_images(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of an images file (none when it is missing)."""
     import pyarrow.parquet as pq  # heavy driver: imported on first use
 
     if not path.exists():
@@ -135,6 +139,8 @@ def reconcile(
     done = {"jobs": 0, "left": 0, "succeeded": 0, "failed": 0}
     files: set[str] = set()
     for job in state.bulk_jobs.open(queues):
+        if job.job_id.startswith(COLLECTIONS_PREFIX):
+            continue  # a Collections window: `propsync.sync.journal.reconcile`
         run_id, job_id = job.run_id, job.job_id
         if job.images_file:
             files.add(job.images_file)
@@ -145,7 +151,7 @@ def reconcile(
             state.bulk_jobs.close(job, "RECORDED", by_run=by_run, detail={"found": "audit"})
             continue
         path = directory / (job.images_file or "")
-        images = {row["key"]: row for row in _read_images(path)} if path.is_file() else {}
+        images = {row["key"]: row for row in read_images(path)} if path.is_file() else {}
         if not images:
             log.error(
                 "bulk job %s of run %s: its images file %s is missing; its records "

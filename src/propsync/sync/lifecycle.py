@@ -223,9 +223,11 @@ def recorded_run(
         log.warning("run stopped: %s", run.error)
     except (GuardrailTripped, LockHeld) as exc:
         _finish(run, "ABORTED", str(exc))
+        exc.run_id, exc.run_status = run_id, "ABORTED"
         raise
     except PropsyncError as exc:
         _finish(run, "FAILED", str(exc))
+        exc.run_id, exc.run_status = run_id, "FAILED"
         raise
     except BaseException as exc:  # interrupted (Ctrl-C) or a bug: never leave it RUNNING
         _finish(run, "ABORTED", "interrupted" if isinstance(exc, KeyboardInterrupt) else repr(exc))

@@ -25,6 +25,7 @@ from typing import Any
 
 from propsync.errors import GuardrailTripped
 from propsync.salesforce.client import SalesforceClient
+from propsync.sync import journal
 from propsync.sync.jobs import BulkJournal, reconcile
 from propsync.sync.lifecycle import (
     WRITE_MEMORY_LIMIT,
@@ -44,7 +45,8 @@ from propsync.workspace import Workspace
 log = logging.getLogger("propsync.sync")
 
 STREAM_BATCH = 10_000
-JOBS_DIR = "jobs"  # workspace folder of the row images of Bulk API jobs in flight
+# Workspace folder of the row images of Bulk API jobs and Collections windows in flight.
+JOBS_DIR = "jobs"
 
 
 @dataclass
@@ -179,9 +181,9 @@ def run_sync(
 
 
 def _reconcile(run: RecordedRun, queues: tuple[str, ...]) -> None:
-    """Audit the records of Bulk API jobs whose run died before reading their results
-    (`propsync.sync.jobs`); before the refresh, so the plan sees those records as
-    written and never sends them again."""
+    """Audit the records of Bulk API jobs and Collections windows whose run died before
+    auditing them (`propsync.sync.jobs`, `propsync.sync.journal`); before the refresh,
+    so the plan sees those records as written and never sends them again."""
     done = reconcile(run.state, run.client, list(queues), run.ws.path(JOBS_DIR), by_run=run.run_id)
     if done["jobs"] or done["left"]:
         log.warning(
@@ -191,6 +193,17 @@ def _reconcile(run: RecordedRun, queues: tuple[str, ...]) -> None:
             done["succeeded"],
             done["failed"],
             done["left"],
+        )
+    windows = journal.reconcile(
+        run.state, run.client, list(queues), run.ws.path(JOBS_DIR), by_run=run.run_id
+    )
+    if windows["windows"]:
+        log.warning(
+            "reconciled %d sObject Collections window(s) of ended runs: %d record(s) found "
+            "written and audited, %d not written",
+            windows["windows"],
+            windows["succeeded"],
+            windows["not_written"],
         )
 
 
@@ -211,8 +224,13 @@ def _record_queues(run: RecordedRun, p: SyncPlan) -> None:
 def _write(
     run: RecordedRun, p: SyncPlan, progress: Progress | None, stop: threading.Event | None
 ) -> None:
-    journal = BulkJournal(run.state, run.run_id, run.ws.path(JOBS_DIR))
-    writer = Writer(run.client, run.ws.config.sync, journal=journal)
+    jobs_dir = run.ws.path(JOBS_DIR)
+    writer = Writer(
+        run.client,
+        run.ws.config.sync,
+        journal=BulkJournal(run.state, run.run_id, jobs_dir),
+        collections_journal=journal.CollectionsJournal(run.state, run.run_id, jobs_dir),
+    )
     # The writes only page through the plan's tables: give DuckDB's cache back, for
     # the writer's Bulk jobs.
     with run.ws.engine().memory_limit_at_most(WRITE_MEMORY_LIMIT):

@@ -25,6 +25,7 @@ from propsync.config import SyncConfig
 from propsync.salesforce.client import SalesforceClient
 from propsync.salesforce.errors import RecordResult
 from propsync.sync.jobs import BulkJournal
+from propsync.sync.journal import CollectionsJournal
 from propsync.sync.payload import WriteItem, chunked
 
 log = logging.getLogger("propsync.sync")
@@ -81,11 +82,13 @@ class Writer:
         *,
         sleep: Callable[[float], None] = time.sleep,
         journal: BulkJournal | None = None,
+        collections_journal: CollectionsJournal | None = None,
     ) -> None:
         self.client = client
         self.cfg = cfg
         self.sleep = sleep
         self.journal = journal
+        self.collections_journal = collections_journal
 
     def window_size(self, total: int) -> int:
         """How many items are written (and their retries settled) before moving on."""
@@ -110,6 +113,12 @@ class Writer:
             # A resubmission is small: collections unless it alone reaches the threshold.
             use_bulk = bulk and len(pending) >= self.cfg.bulk_threshold
             groups = [pending] if use_bulk else list(chunked(pending, self.cfg.collection_size))
+            entry = None
+            if not use_bulk and self.collections_journal is not None:
+                # Journalled before the first request: a kill -9 (or a lost response)
+                # after Salesforce committed leaves what the next run needs to audit.
+                op = "upsert" if pending[0].queue == "create" else "update"
+                entry = self.collections_journal.begin(pending, op, attempt)
             for group, (results, api, job) in self._send_all(
                 groups, bulk=use_bulk, attempt=attempt
             ):
@@ -145,6 +154,8 @@ class Writer:
                     yield final  # the caller appends their audit rows before resuming
                 if use_bulk and self.journal is not None:
                     self.journal.recorded()
+            if entry is not None and self.collections_journal is not None:
+                self.collections_journal.recorded(entry)  # every outcome is audited
             if retry:
                 wait = backoff_s(attempt, self.cfg.backoff_base_s)
                 log.info(
