@@ -328,16 +328,20 @@ def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
 
 
 @pytest.mark.slow
-def test_audit_append_100k_is_fast(state_ws: StateWorkspace) -> None:
+def test_audit_append_100k_is_one_bulk_statement(state_ws: StateWorkspace) -> None:
+    # 100k rows go in as one bulk statement (an Arrow INSERT, a COPY), never a row at a
+    # time: the statements the store sends are counted, not timed (speed is measured
+    # side by side by the benchmarks, not asserted by a test on a shared host).
     with state_ws.open() as ws:
         store = ws.state()
         run_id = store.runs.start("update")
         records = [_record(run_id, i) for i in range(100_000)]
+        before = len(state_ws.statements)
         started = time.perf_counter()
         assert store.audit.append(records) == 100_000
         elapsed = time.perf_counter() - started
-        rate = 100_000 / elapsed
-        print(f"\n{store.kind}: appended 100,000 audit rows in {elapsed:.2f} s ({rate:,.0f}/s)")
-        assert rate > 20_000
+        sent = state_ws.statements[before:]
+        print(f"\n{store.kind}: 100,000 audit rows in {elapsed:.2f} s, {len(sent)} statement(s)")
+        assert 1 <= len(sent) <= 3, sent
         summary = store.audit.summary(run_id)
         assert summary[0].records == 100_000

@@ -121,3 +121,7 @@ def _print(console: Any, report: Any) -> None:
         + ("all passed." if not failed else f"FAILED: {', '.join(failed)}")
     )
     console.print(f"Workspace: {report.workspace}")
+    console.print(
+        "Open the dashboard on it: "
+        f"propsync --config {report.workspace / 'propsync.toml'} dashboard"
+    )
