@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
 
 from propsync.emulator import Emulator, read_connection
 from propsync.emulator.knobs import ADMIN_HEADER, KNOBS_HEADER, Knobs
+from propsync.fields import EXTERNAL_ID, OBJECT
 from tests.emulator.conftest import Api, key
 
 PROPSYNC = str(Path(sys.executable).parent / "propsync")

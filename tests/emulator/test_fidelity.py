@@ -11,9 +11,9 @@ import time
 from typing import Any
 
 import pytest
-from propsync.salesforce.fields import EXTERNAL_ID, OBJECT
 
 from propsync.emulator import Emulator
+from propsync.fields import EXTERNAL_ID, OBJECT
 from tests.emulator.conftest import Api, key
 
 
