@@ -25,7 +25,7 @@ from propsync.engines.duckdb import DuckDBEngine
 from propsync.engines.spark import SparkEngine
 from propsync.models import queues as mq
 from propsync.sync import mapping
-from tests.models.conftest import T0, Scenario
+from tests.scenario import T0, Scenario
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
