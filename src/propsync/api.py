@@ -81,6 +81,7 @@ __all__ = [
     "compile_models",
     "dashboard",
     "demo",
+    "deploy_models",
     "extract",
     "generate",
     "health",
@@ -276,9 +277,36 @@ def show_model(workspace: WorkspaceLike, view: str, *, limit: int = 20) -> list[
         return models.show(ws.engine(), view, limit)
 
 
-def compile_models(dialect: str) -> dict[str, str]:
-    """Every view's SQL for another engine (spark, databricks), in dependency order."""
-    return models.compile(dialect)
+def compile_models(
+    dialect: str,
+    *,
+    catalog: str | None = None,
+    schema: str | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The DDL that creates every view for an engine (duckdb, spark, databricks), in
+    dependency order: with `schema` (and `catalog`) the views are created in and read
+    from `catalog.schema` under the plan's names (CREATE SCHEMA first), and `tables`
+    points inputs at tables that already exist in the warehouse, e.g.
+    {"salesforce_product_property": "crm.salesforce.product_property"}."""
+    return models.deploy_ddl(dialect, catalog=catalog, schema=schema, tables=tables)
+
+
+def deploy_models(
+    workspace: WorkspaceLike = None,
+    *,
+    catalog: str | None = None,
+    schema: str | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Apply `compile_models`' DDL to the configured engine; return the statements run.
+    The SQL is the portable DuckDB subset, which each engine adapter transpiles."""
+    with _opened(workspace) as ws:
+        statements = models.deploy_ddl("duckdb", catalog=catalog, schema=schema, tables=tables)
+        engine = ws.engine()
+        for statement in statements:
+            engine.execute(statement)
+        return statements
 
 
 def check_models(workspace: WorkspaceLike = None) -> list[CheckResult]:

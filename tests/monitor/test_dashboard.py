@@ -73,11 +73,11 @@ def test_every_widget_renders_its_chart_and_figures(
     for name in WIDGETS:
         card = page.locator(f'[data-widget="{name}"]')
         assert card.count() == 1, name
-    for name in ("feature_accuracy", "multi_property", "missing", "run_health", "queue_sizes"):
+    for name in WIDGETS:
         svg = page.locator(f'[data-widget="{name}"] svg')
         assert svg.count() >= 1, f"{name} has no chart"
     missing = served.expected["missing"]
-    text = page.locator('[data-widget="missing"]').inner_text()
+    text = page.locator('[data-widget="missing_properties"]').inner_text()
     assert f"{missing['missing_property_count']:,}" in text
     accuracy = page.locator('[data-widget="feature_accuracy"]').inner_text()
     lowest = min(float(r["accuracy_pct"]) for r in served.expected["accuracy"])
@@ -142,7 +142,7 @@ def test_a_non_loopback_address_needs_the_token(
         assert requests.get(url + "/api/runs", headers=good, timeout=30).status_code == 200
         page.goto(f"{url}/?token={token}")  # once by URL, then by cookie
         assert "token" not in page.url
-        assert page.locator('[data-widget="missing"]').count() == 1
+        assert page.locator('[data-widget="missing_properties"]').count() == 1
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -65,7 +65,7 @@ def test_serve_runs_its_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> Non
             time.sleep(0.2)
         assert running is not None, "no sync was seen running"
         page = requests.get(f"{url}/", timeout=60)
-        assert page.status_code == 200 and 'data-widget="missing"' in page.text
+        assert page.status_code == 200 and 'data-widget="missing_properties"' in page.text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 0, err.read_text()[-3000:]
     finally:

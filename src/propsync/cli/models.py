@@ -10,6 +10,7 @@ from rich.table import Table
 
 from propsync import api
 from propsync.cli.common import Context, emit_json, error_handler, pass_ctx, stdout_console
+from propsync.errors import UsageError
 
 
 @click.group("models")
@@ -49,27 +50,73 @@ def show_cmd(ctx: Context, view: str, limit: int, as_json: bool) -> None:
     _table(view, rows)
 
 
+def _placement(func: Any) -> Any:
+    """--catalog, --schema and --table, shared by compile and deploy."""
+    func = click.option(
+        "--table",
+        "tables",
+        multiple=True,
+        metavar="NAME=QUALIFIED",
+        help="Read an input from an existing table, e.g. "
+        "salesforce_product_property=crm.salesforce.product_property (repeatable).",
+    )(func)
+    func = click.option("--schema", default=None, help="Create the views in this schema.")(func)
+    return click.option("--catalog", default=None, help="... of this catalog (Databricks).")(func)
+
+
+def _tables(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, qualified = pair.partition("=")
+        if not sep or not name.strip() or not qualified.strip():
+            raise UsageError(f"--table {pair!r}: expected NAME=QUALIFIED")
+        out[name.strip()] = qualified.strip()
+    return out
+
+
 @models_group.command("compile")
 @click.option("--dialect", type=click.Choice(["spark", "databricks", "duckdb"]), required=True)
+@_placement
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Write one <view>.sql per view here instead of printing.",
+    help="Write one NN_<statement>.sql per statement here instead of printing.",
 )
 @error_handler
-def compile_cmd(dialect: str, out: Path | None) -> None:
-    """Emit the views' SQL for another engine (transpiled with sqlglot)."""
-    compiled = api.compile_models(dialect)
+def compile_cmd(
+    dialect: str,
+    catalog: str | None,
+    schema: str | None,
+    tables: tuple[str, ...],
+    out: Path | None,
+) -> None:
+    """Emit the DDL that creates the views on another engine (transpiled with sqlglot),
+    optionally in CATALOG.SCHEMA under the plan's names."""
+    statements = api.compile_models(dialect, catalog=catalog, schema=schema, tables=_tables(tables))
     if out is None:
-        for statement in compiled.values():
+        for statement in statements:
             click.echo(statement.rstrip() + ";\n")
         return
     out.mkdir(parents=True, exist_ok=True)
-    for i, (view, statement) in enumerate(compiled.items(), start=1):
+    for i, statement in enumerate(statements, start=1):
         # A numeric prefix keeps dependency order when the files are run by name.
-        (out / f"{i:02d}_{view}.sql").write_text(statement.rstrip() + ";\n", encoding="utf-8")
-    click.echo(f"wrote {len(compiled)} files to {out}")
+        (out / f"{i:02d}.sql").write_text(statement.rstrip() + ";\n", encoding="utf-8")
+    click.echo(f"wrote {len(statements)} files to {out}")
+
+
+@models_group.command("deploy")
+@_placement
+@pass_ctx
+@error_handler
+def deploy_cmd(
+    ctx: Context, catalog: str | None, schema: str | None, tables: tuple[str, ...]
+) -> None:
+    """Apply the views' DDL to the configured engine (`[engine]`), optionally in
+    CATALOG.SCHEMA, reading the inputs named by --table from existing tables."""
+    run = api.deploy_models(ctx.config_path, catalog=catalog, schema=schema, tables=_tables(tables))
+    if not ctx.quiet:
+        click.echo(f"applied {len(run)} statements")
 
 
 @models_group.command("check")

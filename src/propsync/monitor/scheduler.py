@@ -3,7 +3,8 @@ dashboard and the alerts.
 
 Jobs from `[schedule]` (cron expressions, UTC): Sync A (`sync_create`, every 15 minutes
 by default), Sync B (`sync_update`, every 30), the queue measurement (`measure`, every 5)
-and whatever else the caller adds (the alert evaluation). They run one at a time on one
+and the alert rules (`alerts`, every 5: incidents opened, notified, re-notified and
+resolved; a failing channel never stops the others). They run one at a time on one
 worker thread, so they share the workspace's engine safely; a job whose time comes while
 another runs waits (coalesced: a late job runs once, not once per missed slot; past the
 misfire grace it is skipped and logged). A job that fails is logged and its run recorded
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propsync.errors import PropsyncError
+from propsync.monitor import alerts
 from propsync.monitor.dashboard import serve as serve_dashboard
 from propsync.sync.measure import measure
 from propsync.sync.run import run_sync
@@ -54,11 +56,16 @@ def measure_queues(ws: Workspace, stop: threading.Event) -> Any:
     return measure(ws)
 
 
+def check_alerts(ws: Workspace, stop: threading.Event) -> Any:
+    return alerts.check(ws, send=True)
+
+
 # [schedule] key -> job
 JOBS: dict[str, Job] = {
     "sync_create": sync_create,
     "sync_update": sync_update,
     "measure": measure_queues,
+    "alerts": check_alerts,
 }
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from propsync.config import DashboardConfig, is_loopback
 from propsync.errors import ConfigError, EngineError, StateError, UsageError
 from propsync.monitor.dashboard import data, pages
+from propsync.monitor.health import health
 from propsync.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -51,9 +52,20 @@ def dashboard_token(config: DashboardConfig, host: str) -> str | None:
     return token
 
 
-def create_app(ws: Workspace, *, token: str | None, statuses: Statuses | None = None) -> Starlette:
-    """The dashboard over one workspace. Requests are served one at a time on the
-    workspace's engine (a DuckDB connection is not shared between threads)."""
+def health_statuses(ws: Workspace) -> dict[str, str]:
+    """Each widget's colour from the health check (none while the views are not built)."""
+    try:
+        return {w.key: w.status for w in health(ws).widgets}
+    except UsageError:
+        return {}
+
+
+def create_app(
+    ws: Workspace, *, token: str | None, statuses: Statuses | None = health_statuses
+) -> Starlette:
+    """The dashboard over one workspace, each widget coloured by `statuses` (the health
+    check by default). Requests are served one at a time on the workspace's engine (a
+    DuckDB connection is not shared between threads)."""
     # heavy driver: the web framework is imported only when a dashboard is made
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
@@ -206,7 +218,7 @@ def serve(
     *,
     host: str | None = None,
     port: int | None = None,
-    statuses: Statuses | None = None,
+    statuses: Statuses | None = health_statuses,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the dashboard until interrupted (SIGINT / SIGTERM). `ready(url)` is called

@@ -79,7 +79,7 @@ def queue_sizes(engine: Engine) -> Widget:
     }
     latest = rows[-1] if rows else {}
     return Widget(
-        "queue_sizes",
+        "queues",
         "Sync queue sizes, last 24 hours",
         columns,
         rows,
@@ -182,7 +182,7 @@ def run_health(engine: Engine) -> Widget:
     total = sum(int(r["total_syncs"] or 0) for r in rows)
     good = sum(int(r["successful"] or 0) for r in rows)
     return Widget(
-        "run_health",
+        "sync_success",
         "Sync health, last 7 days",
         columns,
         rows,
@@ -216,7 +216,7 @@ def missing(engine: Engine) -> Widget:
         },
     }
     return Widget(
-        "missing",
+        "missing_properties",
         "Properties missing from Salesforce (alert above 100)",
         columns,
         rows,
@@ -231,12 +231,13 @@ def _minus(row: dict[str, Any], total: str, part: str) -> int | None:
     return int(row[total]) - int(row[part])
 
 
+# name (also the page anchor and the health check's widget key) -> its query function
 WIDGETS: dict[str, Callable[[Engine], Widget]] = {
-    "queue_sizes": queue_sizes,
+    "queues": queue_sizes,
     "feature_accuracy": feature_accuracy,
     "multi_property": multi_property,
-    "run_health": run_health,
-    "missing": missing,
+    "sync_success": run_health,
+    "missing_properties": missing,
 }
 
 
