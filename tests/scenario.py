@@ -18,19 +18,19 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FEATURES = ("identity_verification", "bank_linking", "payroll_linking", "income_insights")
 
 RDS_DDL = (
-    "CREATE TABLE companies (id BIGINT, name VARCHAR, created_at TIMESTAMPTZ,"
+    "CREATE TABLE companies (id VARCHAR, name VARCHAR, created_at TIMESTAMPTZ,"
     " updated_at TIMESTAMPTZ)",
-    "CREATE TABLE properties (id BIGINT, name VARCHAR, short_id VARCHAR, company_id BIGINT,"
+    "CREATE TABLE properties (id VARCHAR, name VARCHAR, short_id VARCHAR, company_id VARCHAR,"
     " address VARCHAR, city VARCHAR, state VARCHAR, zip VARCHAR, status VARCHAR,"
     " sfdc_id VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,"
     " deleted_at TIMESTAMPTZ)",
-    "CREATE TABLE property_features (property_id BIGINT, feature VARCHAR, enabled BOOLEAN,"
+    "CREATE TABLE property_features (property_id VARCHAR, feature VARCHAR, enabled BOOLEAN,"
     " updated_at TIMESTAMPTZ)",
 )
 # The state store's tables, with at least the columns the monitoring views read.
 STATE_DDL = (
     "CREATE TABLE property_sync_audit_log (sync_timestamp TIMESTAMPTZ, run_id VARCHAR,"
-    " sync_operation VARCHAR, sync_status VARCHAR, rds_property_id BIGINT,"
+    " sync_operation VARCHAR, sync_status VARCHAR, rds_property_id VARCHAR,"
     " salesforce_id VARCHAR, error_code VARCHAR, error_message VARCHAR, before_values JSON,"
     " after_values JSON)",
     "CREATE TABLE sync_queue_measurements (measurement_time TIMESTAMPTZ,"

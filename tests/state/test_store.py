@@ -137,7 +137,7 @@ def test_audit_roundtrip_and_validation(state_ws: StateWorkspace) -> None:
         )
         assert store.audit.append(records) == 6
         rows = list(store.audit.entries(run_id))
-        assert [r.rds_property_id for r in rows] == [0, 1, 2, 3, 4, 99]
+        assert [r.rds_property_id for r in rows] == ["0", "1", "2", "3", "4", "99"]
         assert rows[1].after_values == {"IDV_Enabled__c": True, "Name": "Résidence 東京 1"}
         assert rows[1].before_values == {"IDV_Enabled__c": False, "Name": None}
         assert rows[1].fields_written == ["IDV_Enabled__c", "Name"]
@@ -196,7 +196,7 @@ def test_queue_sizes_pilots_and_signoffs(state_ws: StateWorkspace) -> None:
         assert store.pilots.save("pilot-1", rows) == 2
         saved = store.pilots.members("pilot-1")
         assert [(r.queue, r.rds_property_id, r.snappt_property_id_c) for r in saved] == [
-            ("create", 5, None),
+            ("create", "5", None),
             ("update", None, "7"),
         ]
         assert saved[0].details == {"city": "Zürich"}
@@ -322,7 +322,7 @@ def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
         assert rows == [("UPDATE", 4)]
         assert engine.scalar(
             "SELECT json_extract_string(after_values, '$.Name')"
-            " FROM property_sync_audit_log WHERE rds_property_id = 3"
+            " FROM property_sync_audit_log WHERE rds_property_id = '3'"
         ) == ("Résidence 東京 3")
 
 
