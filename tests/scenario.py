@@ -55,7 +55,7 @@ class Scenario:
 
     def prop(
         self,
-        pid: int,
+        pid: int | str | None,
         *,
         sfdc_id: str | None = None,
         status: str | None = "ACTIVE",
@@ -63,9 +63,12 @@ class Scenario:
         features: tuple[str, ...] = (),
         name: str | None = None,
         created_at: datetime | None = None,
-        company_id: int | None = 1,
-    ) -> int:
-        created = created_at if created_at is not None else T0 + timedelta(days=pid)
+        company_id: int | str | None = 1,
+    ) -> int | str | None:
+        """An RDS property; `pid` is its key, an integer or any text (R9), as the source
+        holds it (the engine tables hold text: an integer is stored as its digits)."""
+        days = pid if isinstance(pid, int) else len(self._props) + 1
+        created = created_at if created_at is not None else T0 + timedelta(days=days)
         self._props.append(
             (
                 pid,

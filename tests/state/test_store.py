@@ -340,3 +340,31 @@ def test_audit_append_100k_is_fast(state_ws: StateWorkspace) -> None:
         assert rate > 20_000
         summary = store.audit.summary(run_id)
         assert summary[0].records == 100_000
+
+
+def test_migration_003_turns_integer_keys_into_text(
+    state_ws: StateWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = mig.available
+    monkeypatch.setattr(mig, "available", lambda d: [m for m in shipped(d) if m.version < 3])
+    with state_ws.open() as ws:
+        store = ws.state()
+        assert [m.version for m in store.migrations()] == [1, 2]
+        run_id = store.runs.start("create")
+        store.audit.append([_record(run_id, 17), _record(run_id, 9007199254740993)])
+        store.pilots.save("p", [{"queue": "create", "rds_property_id": 5}])
+    monkeypatch.setattr(mig, "available", shipped)
+    with state_ws.open() as ws:
+        store = ws.state()
+        assert [m.version for m in store.migrations()][-1] >= 3
+        assert sorted(e.rds_property_id for e in store.audit.entries(run_id)) == [
+            "17",
+            "9007199254740993",
+        ]
+        assert [m.rds_property_id for m in store.pilots.members("p")] == ["5"]
+        # Text keys go in after the migration, and integers are stored as their digits.
+        uuid_key = "9f0c2b7e-1d2a-4c1e-8f00-0123456789ab"
+        store.audit.append(
+            [AuditRecord(run_id, "CREATE", "SUCCESS", rds_property_id=uuid_key, attempt=1)]
+        )
+        assert uuid_key in {e.rds_property_id for e in store.audit.entries(run_id)}

@@ -121,7 +121,9 @@ def _create_queue(engine: Engine) -> tuple[int, list[str]]:
 def _p1_synced(engine: Engine, ids: list[str]) -> int:
     import pyarrow as pa  # heavy driver: imported on first use
 
-    engine.load_arrow(_BASELINE_TABLE, pa.table({"rds_property_id": pa.array([str(i) for i in ids], pa.string())}))
+    engine.load_arrow(
+        _BASELINE_TABLE, pa.table({"rds_property_id": pa.array([str(i) for i in ids], pa.string())})
+    )
     try:
         return int(
             engine.scalar(

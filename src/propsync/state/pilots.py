@@ -94,12 +94,9 @@ class Pilots:
             sf_key = row.get("snappt_property_id_c")
             if rds_id is None and sf_key is None:
                 raise StateError(f"{where}: needs rds_property_id or snappt_property_id_c")
-            if rds_id is not None and (
-                type(rds_id) not in (int, str) or not str(rds_id).strip()
-            ):
+            if rds_id is not None and (type(rds_id) not in (int, str) or not str(rds_id).strip()):
                 raise StateError(
-                    f"{where}: rds_property_id must be non-empty text or an integer,"
-                    f" got {rds_id!r}"
+                    f"{where}: rds_property_id must be non-empty text or an integer, got {rds_id!r}"
                 )
             if rds_id is not None:
                 rds_id = str(rds_id).strip()
