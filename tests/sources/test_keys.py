@@ -10,7 +10,9 @@ import duckdb
 import psycopg
 import pytest
 
+from propsync import models
 from propsync.engines.duckdb import DuckDBEngine
+from propsync.fields import engine_table_ddl
 from propsync.sources.embedded import extract_duckdb
 from propsync.sources.postgres import extract_tables
 
@@ -172,3 +174,60 @@ def test_duckdb_source_keys_arrive_as_canonical_text(
     assert sorted(r[0] for r in engine.rows("SELECT id FROM properties")) == sorted(canonical)
     assert engine.rows("SELECT DISTINCT company_id FROM properties") == [(canonical[0],)]
     assert engine.rows("SELECT property_id FROM property_features") == [(canonical[1],)]
+
+
+def test_postgres_bad_rows_reach_the_exceptions(pg_dsn: str) -> None:
+    """R10 from a PostgreSQL source without a primary key: a NULL and a duplicate key, dates
+    Salesforce cannot store (infinity, year 0001, past 9999) arrive intact and are listed."""
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(
+            "CREATE TABLE companies (id integer, name text, created_at timestamptz,"
+            " updated_at timestamptz)"
+        )
+        con.execute(
+            "CREATE TABLE properties (id text, name text, short_id text, company_id integer,"
+            " address text, city text, state text, zip text, status text, sfdc_id text,"
+            " created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)"
+        )
+        con.execute(
+            "CREATE TABLE property_features (property_id text, feature text, enabled boolean,"
+            " updated_at timestamptz)"
+        )
+        con.execute("INSERT INTO companies VALUES (1, 'Acme', now(), now())")
+        for pid, status, created in (
+            ("ok", "ACTIVE", "2024-01-01"),
+            (None, "ACTIVE", "2024-01-01"),
+            ("twin", "ACTIVE", "2024-01-01"),
+            (" twin ", "ACTIVE", "2024-01-01"),  # the same key once trimmed (R9)
+            ("inf", "ACTIVE", "infinity"),
+            ("ninf", "ACTIVE", "-infinity"),
+            ("one", "ACTIVE", "0001-01-01"),
+            ("far", "ACTIVE", "12000-01-01"),
+            ("lower", "active", "2024-01-01"),
+        ):
+            con.execute(
+                "INSERT INTO properties VALUES (%s, 'P', 'S', 1, NULL, 'Austin', 'TX', NULL, %s,"
+                " NULL, %s::timestamptz, now(), NULL)",
+                [pid, status, created],
+            )
+    engine = DuckDBEngine()
+    extract_tables(pg_dsn, engine)
+    engine.execute(engine_table_ddl())
+    models.build(engine, strict=False)
+    found = {
+        (t, k)
+        for t, k in engine.rows("SELECT exception_type, rds_property_id FROM source_exceptions")
+    }
+    assert found == {
+        ("NULL_KEY", None),
+        ("DUPLICATE_KEY", "twin"),
+        ("UNSTORABLE_DATE", "inf"),
+        ("UNSTORABLE_DATE", "ninf"),
+        ("UNSTORABLE_DATE", "one"),
+        ("UNSTORABLE_DATE", "far"),
+        ("UNKNOWN_STATUS", "lower"),
+    }
+    created = dict(engine.rows("SELECT rds_property_id, rds_created_at FROM properties_to_create"))
+    assert set(created) == {"ok", "inf", "ninf", "one", "far"}
+    assert created["ok"] is not None
+    assert all(created[k] is None for k in ("inf", "ninf", "one", "far"))
