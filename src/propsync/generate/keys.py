@@ -14,9 +14,10 @@ scenario whatever the type:
 A Salesforce record's `snappt_property_id__c` names its property in the new form, and
 the scenario's Salesforce-side duplicates stay duplicates under R8's reading for that
 key type (see `salesforce_matched_records`): `' 22'` becomes `' ' + key(22)`; `'0022'`
-(zero-padded, equivalent only for integer keys) becomes the upper-case UUID, or the key
-with a leading space for text keys. Orphans name a key no property has; anything that
-is not digits is kept as it is.
+(zero-padded, equivalent only for integer keys) becomes the key with a trailing space
+(not its upper-case form: the external id is unique case-insensitively, so Salesforce
+refuses a second record whose id differs from another's only in case). Orphans name a
+key no property has; anything that is not digits is kept as it is.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class KeyMap:
         key = self.property_key(int(digits))
         exact = digits == str(int(digits))
         if not exact:  # zero-padded: equivalent to the key only for integer keys
-            key = key.upper() if self.key_type == "uuid" else " " + key
+            key += " "
         return lead + key + trail
 
     def company_text(self, text: str | None) -> str | None:
@@ -103,12 +104,12 @@ class KeyMap:
         """An RDS table of the generator with its keys rewritten."""
         if self.identity:
             return table
-        columns = {
+        by_table: dict[str, dict[str, Callable[[Any], Any]]] = {
             "companies": {"id": self._company},
             "properties": {"id": self._property, "company_id": self._company},
             "property_features": {"property_id": self._property},
-        }[name]
-        return self._rewrite(table, columns)
+        }
+        return self._rewrite(table, by_table[name])
 
     def salesforce_table(self, table: pa.Table) -> pa.Table:
         if self.identity:
