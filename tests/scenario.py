@@ -18,19 +18,19 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FEATURES = ("identity_verification", "bank_linking", "payroll_linking", "income_insights")
 
 RDS_DDL = (
-    "CREATE TABLE companies (id BIGINT, name VARCHAR, created_at TIMESTAMPTZ,"
+    "CREATE TABLE companies (id VARCHAR, name VARCHAR, created_at TIMESTAMPTZ,"
     " updated_at TIMESTAMPTZ)",
-    "CREATE TABLE properties (id BIGINT, name VARCHAR, short_id VARCHAR, company_id BIGINT,"
+    "CREATE TABLE properties (id VARCHAR, name VARCHAR, short_id VARCHAR, company_id VARCHAR,"
     " address VARCHAR, city VARCHAR, state VARCHAR, zip VARCHAR, status VARCHAR,"
     " sfdc_id VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,"
     " deleted_at TIMESTAMPTZ)",
-    "CREATE TABLE property_features (property_id BIGINT, feature VARCHAR, enabled BOOLEAN,"
+    "CREATE TABLE property_features (property_id VARCHAR, feature VARCHAR, enabled BOOLEAN,"
     " updated_at TIMESTAMPTZ)",
 )
 # The state store's tables, with at least the columns the monitoring views read.
 STATE_DDL = (
     "CREATE TABLE property_sync_audit_log (sync_timestamp TIMESTAMPTZ, run_id VARCHAR,"
-    " sync_operation VARCHAR, sync_status VARCHAR, rds_property_id BIGINT,"
+    " sync_operation VARCHAR, sync_status VARCHAR, rds_property_id VARCHAR,"
     " salesforce_id VARCHAR, error_code VARCHAR, error_message VARCHAR, before_values JSON,"
     " after_values JSON)",
     "CREATE TABLE sync_queue_measurements (measurement_time TIMESTAMPTZ,"
@@ -55,7 +55,7 @@ class Scenario:
 
     def prop(
         self,
-        pid: int,
+        pid: int | str | None,
         *,
         sfdc_id: str | None = None,
         status: str | None = "ACTIVE",
@@ -63,9 +63,12 @@ class Scenario:
         features: tuple[str, ...] = (),
         name: str | None = None,
         created_at: datetime | None = None,
-        company_id: int | None = 1,
-    ) -> int:
-        created = created_at if created_at is not None else T0 + timedelta(days=pid)
+        company_id: int | str | None = 1,
+    ) -> int | str | None:
+        """An RDS property; `pid` is its key, an integer or any text (R9), as the source
+        holds it (the engine tables hold text: an integer is stored as its digits)."""
+        days = pid if isinstance(pid, int) else len(self._props) + 1
+        created = created_at if created_at is not None else T0 + timedelta(days=days)
         self._props.append(
             (
                 pid,

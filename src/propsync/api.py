@@ -192,11 +192,13 @@ def generate(
     load_org: bool | None = None,
     reset_org: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    key_type: str = "int",
 ) -> GenerateResult:
     """Generate the plan's scenario into `to` (default: the workspace's source), the
     org's starting state and the ground truth; load that state into the workspace's org
     (`load_org`, default: when the org is the local emulator), emptying the local org
-    first with `reset_org`. Outside a workspace `to` is required."""
+    first with `reset_org`. Outside a workspace `to` is required. `key_type` (int, uuid,
+    text) keys the same scenario on that type (R9)."""
     import propsync.generate as gen  # the generator: numpy and pyarrow at its top
 
     with _optional(workspace) as ws:
@@ -228,6 +230,7 @@ def generate(
             out_dir=Path(out_dir) if out_dir else Path("generated"),
             now=now,
             progress=progress,
+            key_type=key_type,
         )
         loaded = None
         if load_org:

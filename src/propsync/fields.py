@@ -34,7 +34,7 @@ class SFField:
 FIELDS: tuple[SFField, ...] = (
     SFField("Id", "id", 18),
     SFField("Name", "string", 80, required=True, synced=True),
-    SFField(EXTERNAL_ID, "string", 20, required=True, synced=True),
+    SFField(EXTERNAL_ID, "string", 255, required=True, synced=True),
     SFField("Short_ID__c", "string", 20, synced=True),
     SFField("Company_ID__c", "string", 20, synced=True),
     SFField("City__c", "string", 40, synced=True),

@@ -37,7 +37,7 @@ def test_build_show_check(tmp_path: Path) -> None:
     assert "properties_to_create" in json.loads(out)["built"]
     code, out = run(config, "show", "properties_to_create", "--json")
     assert code == 0, out
-    assert [r["rds_property_id"] for r in json.loads(out)["rows"]] == [2]
+    assert [r["rds_property_id"] for r in json.loads(out)["rows"]] == ["2"]
     code, out = run(config, "show", "properties_to_update", "--limit", "1")
     assert code == 0 and "properties_to_update (1 rows)" in out
     code, out = run(config, "check", "--json")

@@ -32,7 +32,7 @@ def test_snapshot_before_and_after_a_perfect_sync(scenario: Scenario) -> None:
     assert before["active_in_salesforce"] == 2
     assert before["properties_in_sf_pct"] == 50.0
     assert before["properties_missing_from_sf"] == 2
-    assert before["p1_missing"] == 1 and before["p1_missing_ids"] == [3]
+    assert before["p1_missing"] == 1 and before["p1_missing_ids"] == ["3"]
     # Records 1, 2 (property 5 expects all-false and holds all-false).
     assert before["feature_records_compared"] == 3
     assert before["feature_mismatched_records"] == 1  # record of property 1: bank flag

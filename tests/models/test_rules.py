@@ -21,7 +21,10 @@ PK18 = to18(PK15)
 
 
 def ids(s: Scenario, view: str, column: str = "rds_property_id") -> list:
-    return sorted(r[0] for r in s.engine.rows(f"SELECT {column} FROM {view}"))
+    """The view's keys as the integers the scenario gave them (the views carry every key
+    as text, R9), sorted."""
+    keys = [r[0] for r in s.engine.rows(f"SELECT {column} FROM {view}")]
+    return sorted(int(k) if k.isdigit() else k for k in keys)
 
 
 def expected(s: Scenario, pid: int) -> dict:
@@ -37,7 +40,8 @@ def test_r1_only_active_and_not_soft_deleted_are_syncable(scenario: Scenario) ->
     scenario.build()
     assert ids(scenario, "properties_to_create") == [1]
     rows = scenario.engine.rows(
-        "SELECT rds_property_id, property_status, is_active FROM rds_properties_enriched ORDER BY 1"
+        "SELECT CAST(rds_property_id AS BIGINT), property_status, is_active"
+        " FROM rds_properties_enriched ORDER BY 1"
     )
     assert rows == [
         (1, "ACTIVE", True),
@@ -61,7 +65,8 @@ def test_r2_normalisation_and_grouping(scenario: Scenario) -> None:
     scenario.build()
     rows = dict(
         scenario.engine.rows(
-            "SELECT rds_property_id, sfdc_id FROM rds_properties_enriched ORDER BY 1"
+            "SELECT CAST(rds_property_id AS BIGINT), sfdc_id FROM rds_properties_enriched"
+            " ORDER BY 1"
         )
     )
     assert rows == {
@@ -85,7 +90,7 @@ def test_r2_normalisation_and_grouping(scenario: Scenario) -> None:
         "SELECT rds_property_id, reason FROM sync_exceptions"
         " WHERE exception_type = 'INVALID_SFDC_ID' ORDER BY 1"
     )
-    assert [r[0] for r in invalid] == [5, 9]  # blanks and NULL are not errors
+    assert [r[0] for r in invalid] == ["5", "9"]  # blanks and NULL are not errors
     assert "RDS property 5" in invalid[0][1] and "sfdc_id" in invalid[0][1]
 
 
@@ -106,7 +111,7 @@ def test_r3_aggregation_over_active_members_only(scenario: Scenario) -> None:
     assert g["income_insights_enabled"] is False
     assert g["active_property_count"] == 3 and g["is_multi_property"] is True
     # Earliest created_at; the tie between 2 and 3 goes to the smaller id.
-    assert g["primary_rds_property_id"] == 2
+    assert g["primary_rds_property_id"] == "2"
 
 
 def test_r3_primary_with_null_created_at_sorts_last(scenario: Scenario) -> None:
@@ -119,7 +124,7 @@ def test_r3_primary_with_null_created_at_sorts_last(scenario: Scenario) -> None:
         scenario.one("SELECT primary_rds_property_id FROM properties_aggregated_by_sfdc_id")[
             "primary_rds_property_id"
         ]
-        == 8
+        == "8"
     )
 
 

@@ -116,14 +116,20 @@ def test_checks_pass_on_consistent_data(scenario: Scenario) -> None:
 
 def test_checks_find_offending_rows(scenario: Scenario) -> None:
     scenario.prop(1)
-    scenario.prop(1)  # the same RDS id twice: two creates for one external id
     scenario.prop(2)
     scenario.record(2)
     scenario.record(2)  # two live records with one external id
     scenario.build()
+    # The same RDS id twice in the source is held back (R10), so the queue is made to hold
+    # two creates for one external id by copying the stored row: the checks are the net
+    # behind the rules.
+    scenario.engine.execute(
+        "INSERT INTO rds_properties_normalized"
+        " SELECT * FROM rds_properties_normalized WHERE rds_property_id = '1'"
+    )
     results = {r.name: r for r in checks.run_checks(scenario.engine)}
     assert results["create_queue_unique"].offending == 1
-    assert results["create_queue_unique"].sample == [{"rds_property_id": 1, "occurrences": 2}]
+    assert results["create_queue_unique"].sample == [{"rds_property_id": "1", "occurrences": 2}]
     assert not results["active_coverage"].passed  # property 1 is placed twice
     from propsync.errors import ValidationFailed
 

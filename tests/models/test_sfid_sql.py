@@ -44,7 +44,7 @@ def test_sql_agrees_with_python_on_random_ids(scenario) -> None:
     rows = scenario.engine.rows(
         "SELECT e.rds_property_id, e.sfdc_id, e.has_valid_sfdc_id, m.sf_property_id_normalized"
         " FROM rds_properties_enriched e JOIN salesforce_matched_records m"
-        " ON m.rds_property_id = e.rds_property_id ORDER BY e.rds_property_id"
+        " ON m.rds_property_id = e.rds_property_id ORDER BY CAST(e.rds_property_id AS BIGINT)"
     )
     assert len(rows) == len(raws)
     valid = 0

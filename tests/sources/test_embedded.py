@@ -67,13 +67,14 @@ def test_embedded_copy(tmp_path: Path) -> None:
         assert str(engine.scalar("SELECT created_at FROM properties WHERE id = 1")) == (
             "2024-03-10 04:30:00+00:00"
         )
-        # INTEGER ids become BIGINT, TIMESTAMP becomes TIMESTAMPTZ (as UTC), extras are dropped.
+        # INTEGER ids become text (R9), TIMESTAMP becomes TIMESTAMPTZ (as UTC), extras are
+        # dropped.
         cols = engine.rows(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_name = 'companies' ORDER BY ordinal_position"
         )
         assert cols == [
-            ("id", "BIGINT"),
+            ("id", "VARCHAR"),
             ("name", "VARCHAR"),
             ("created_at", "TIMESTAMP WITH TIME ZONE"),
             ("updated_at", "TIMESTAMP WITH TIME ZONE"),

@@ -138,7 +138,7 @@ def test_audit_roundtrip_and_validation(state_ws: StateWorkspace) -> None:
         )
         assert store.audit.append(records) == 6
         rows = list(store.audit.entries(run_id))
-        assert [r.rds_property_id for r in rows] == [0, 1, 2, 3, 4, 99]
+        assert [r.rds_property_id for r in rows] == ["0", "1", "2", "3", "4", "99"]
         assert rows[1].after_values == {"IDV_Enabled__c": True, "Name": "Résidence 東京 1"}
         assert rows[1].before_values == {"IDV_Enabled__c": False, "Name": None}
         assert rows[1].fields_written == ["IDV_Enabled__c", "Name"]
@@ -197,7 +197,7 @@ def test_queue_sizes_pilots_and_signoffs(state_ws: StateWorkspace) -> None:
         assert store.pilots.save("pilot-1", rows) == 2
         saved = store.pilots.members("pilot-1")
         assert [(r.queue, r.rds_property_id, r.snappt_property_id_c) for r in saved] == [
-            ("create", 5, None),
+            ("create", "5", None),
             ("update", None, "7"),
         ]
         assert saved[0].details == {"city": "Zürich"}
@@ -323,7 +323,7 @@ def test_duckdb_state_lives_in_the_engine(state_ws: StateWorkspace) -> None:
         assert rows == [("UPDATE", 4)]
         assert engine.scalar(
             "SELECT json_extract_string(after_values, '$.Name')"
-            " FROM property_sync_audit_log WHERE rds_property_id = 3"
+            " FROM property_sync_audit_log WHERE rds_property_id = '3'"
         ) == ("Résidence 東京 3")
 
 
@@ -345,3 +345,31 @@ def test_audit_append_100k_is_one_bulk_statement(state_ws: StateWorkspace) -> No
         assert 1 <= len(sent) <= 3, sent
         summary = store.audit.summary(run_id)
         assert summary[0].records == 100_000
+
+
+def test_migration_003_turns_integer_keys_into_text(
+    state_ws: StateWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = mig.available
+    monkeypatch.setattr(mig, "available", lambda d: [m for m in shipped(d) if m.version < 3])
+    with state_ws.open() as ws:
+        store = ws.state()
+        assert [m.version for m in store.migrations()] == [1, 2]
+        run_id = store.runs.start("create")
+        store.audit.append([_record(run_id, 17), _record(run_id, 9007199254740993)])
+        store.pilots.save("p", [{"queue": "create", "rds_property_id": 5}])
+    monkeypatch.setattr(mig, "available", shipped)
+    with state_ws.open() as ws:
+        store = ws.state()
+        assert [m.version for m in store.migrations()][-1] >= 3
+        assert sorted(e.rds_property_id for e in store.audit.entries(run_id)) == [
+            "17",
+            "9007199254740993",
+        ]
+        assert [m.rds_property_id for m in store.pilots.members("p")] == ["5"]
+        # Text keys go in after the migration, and integers are stored as their digits.
+        uuid_key = "9f0c2b7e-1d2a-4c1e-8f00-0123456789ab"
+        store.audit.append(
+            [AuditRecord(run_id, "CREATE", "SUCCESS", rds_property_id=uuid_key, attempt=1)]
+        )
+        assert uuid_key in {e.rds_property_id for e in store.audit.entries(run_id)}

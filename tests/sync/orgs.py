@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,13 @@ def make_org(
     scale: int = 400,
     seed: int = 7,
     sync: dict[str, Any] | None = None,
+    prepare: Callable[[Path, GroundTruth], Path | None] | None = None,
     **knobs: Any,
 ) -> Org:
     """Generate a scenario under `root`, start an emulator there and load the org's
-    starting state. `sync` overrides [sync] settings; `knobs` go to the emulator."""
+    starting state. `sync` overrides [sync] settings; `knobs` go to the emulator.
+    `prepare(root, truth)` may change the generated files first and returns the starting
+    state to load (None: the org starts empty)."""
     root.mkdir(parents=True, exist_ok=True)
     settings = {"backoff_base_s": 0.01, "max_change_share": 0.5, **(sync or {})}
     lines = ['[source]\nkind = "duckdb"\npath = "rds.duckdb"\n', "[sync]"]
@@ -67,11 +71,15 @@ def make_org(
     truth = generate(
         scale, seed, rds_target=f"duckdb:{root / 'rds.duckdb'}", out_dir=root / "generated"
     )
+    starting: Path | None = truth.salesforce_parquet
+    if prepare is not None:
+        starting = prepare(root, truth)
     emu = Emulator.start(root / "emulator", workflow_delay_s=0.2, seed=seed, **knobs)
     ws = Workspace.open(root / "propsync.toml")
     try:
-        with connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf:
-            load_starting_state(sf, truth.salesforce_parquet)
+        if starting is not None:
+            with connect(ws.config.salesforce, ws.root, sync=ws.config.sync) as sf:
+                load_starting_state(sf, starting)
     except BaseException:
         ws.close()
         emu.stop()

@@ -68,9 +68,9 @@ def test_plan_dry_run_sync_and_runs(org: Org) -> None:
 
 def test_bad_ids_file_is_a_usage_error(org: Org, tmp_path: Path) -> None:
     bad = tmp_path / "ids.txt"
-    bad.write_text("17\nnot-an-id\n", encoding="utf-8")
+    bad.write_text("# no ids here\n\n", encoding="utf-8")
     result = CliRunner().invoke(
         main, ["--config", str(org.config_path), "sync", "update", "--ids", str(bad)]
     )
     assert result.exit_code == 64
-    assert "ids.txt:2" in result.output
+    assert "ids.txt: no ids in the file" in result.output

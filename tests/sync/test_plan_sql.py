@@ -131,8 +131,11 @@ def test_ids_file(tmp_path: Path) -> None:
     path = tmp_path / "ids.txt"
     path.write_text("# pilot\n 12\n\n7\n12\n", encoding="utf-8")
     assert read_ids_file(path) == frozenset({"12", "7"})
-    path.write_text("12\nabc\n", encoding="utf-8")
-    with pytest.raises(UsageError, match=r"ids.txt:2: 'abc'"):
+    # Keys are text (R9): any non-empty line is an id, trimmed as keys are at extraction.
+    path.write_text("12\n abc \n9f0c2b7e-1d2a-4c1e-8f00-0123456789ab\n", encoding="utf-8")
+    assert read_ids_file(path) == frozenset({"12", "abc", "9f0c2b7e-1d2a-4c1e-8f00-0123456789ab"})
+    path.write_text("# nothing but a comment\n\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"ids.txt: no ids in the file"):
         read_ids_file(path)
 
 

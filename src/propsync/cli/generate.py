@@ -64,6 +64,14 @@ _SUMMARY = (
     is_flag=True,
     help="Empty the local emulator org first, so the starting state can load again.",
 )
+@click.option(
+    "--key-type",
+    type=click.Choice(["int", "uuid", "text"]),
+    default="int",
+    show_default=True,
+    help="Type of the RDS ids: the same scenario and ground truth keyed on integers,"
+    " UUIDs or text.",
+)
 @pass_ctx
 @error_handler
 def generate_cmd(
@@ -76,6 +84,7 @@ def generate_cmd(
     as_json: bool,
     load_org: bool | None,
     reset_org: bool,
+    key_type: str,
 ) -> None:
     """Write synthetic RDS tables, the matching Salesforce starting state and the truth."""
     now = None
@@ -94,6 +103,7 @@ def generate_cmd(
         "now": now,
         "load_org": load_org,
         "reset_org": reset_org,
+        "key_type": key_type,
     }
     if as_json or ctx.quiet:
         result = api.generate(ctx.config_path, **options)

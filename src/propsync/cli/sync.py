@@ -293,6 +293,14 @@ def _print_plan(p: Any) -> None:
                 f"  {d['key']} (rds {d['rds_property_id']}) by {d['last_modified_by_id']}"
                 f" at {d['last_modified_date']}: {', '.join(d['fields'])}"
             )
+    listed = doc.get("exceptions", {}).get("source_rows", [])
+    if listed:
+        t = Table(title="RDS rows not synced as they are (sync_exceptions)")
+        for col in ("type", "rds id", "reason"):
+            t.add_column(col)
+        for r in listed:
+            t.add_row(r["exception_type"], str(r["rds_property_id"]), r["reason"])
+        console.print(t)
 
 
 def _print_result(result: Any) -> None:

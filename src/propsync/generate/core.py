@@ -18,6 +18,7 @@ import pyarrow as pa
 from propsync.errors import UsageError
 from propsync.generate import compose, construction, schema, special, truth
 from propsync.generate.bulk import build_chunk
+from propsync.generate.keys import KeyMap
 from propsync.generate.writers import open_writer
 
 DEFAULT_SCALE = compose.PLAN_SCALE
@@ -59,6 +60,7 @@ def generate(
     chunk_size: int = CHUNK_SIZE,
     truth_from: str = "auto",
     progress: Any = None,
+    key_type: str = "int",
 ) -> GroundTruth:
     """Write the scenario: RDS tables into `rds_target` (`duckdb:PATH` or a PostgreSQL
     DSN), `salesforce_product_property.parquet` and `ground_truth.json` into `out_dir`.
@@ -71,11 +73,17 @@ def generate(
     The truth is counted from the rows in plain Python (`truth_from="rows"`, the default
     up to 250k) or, for the bulk, from the arrays the rows were made of
     (`"construction"`, the default above that; see `propsync.generate.construction`).
+    `key_type` (int, uuid, text) keys the same scenario on that type (R9; see
+    `propsync.generate.keys`): the same rows, org and counts.
     """
     import pyarrow.parquet as pq  # heavy driver: imported on first use
 
     if scale < 1 or chunk_size < 1:
         raise UsageError("scale and chunk size must be positive")
+    try:
+        keys = KeyMap(key_type)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     now = now or default_now()
     if now.tzinfo is None:
         raise UsageError("now must be timezone-aware")
@@ -93,7 +101,7 @@ def generate(
 
     parquet_path = out_dir / SALESFORCE_FILE
     tmp_parquet = parquet_path.with_suffix(".parquet.tmp")
-    writer = open_writer(rds_target)
+    writer = open_writer(rds_target, keys)
     sf_writer = pq.ParquetWriter(tmp_parquet, schema.SALESFORCE)
     parts: list[dict[str, Any]] = []
     # Counting the truth in plain Python is the slow part; with several chunks it runs in
@@ -107,9 +115,11 @@ def generate(
     pool = None if by_construction else _pool(len(specs))
     pending: deque[Future[dict[str, Any]]] = deque()
     try:
-        writer.append("companies", pa.Table.from_pylist(companies, schema=schema.COMPANIES))
+        special_companies = pa.Table.from_pylist(companies, schema=schema.COMPANIES)
+        writer.append("companies", keys.rds_table("companies", special_companies))
         for start in range(0, n_companies, chunk_size):
-            writer.append("companies", _companies(start, min(n_companies, start + chunk_size), now))
+            chunk = _companies(start, min(n_companies, start + chunk_size), now)
+            writer.append("companies", keys.rds_table("companies", chunk))
         first_id = FIRST_BULK_ID
         for spec in specs:
             p, f, r, facts = build_chunk(
@@ -124,9 +134,9 @@ def generate(
                 p = pa.concat_tables([props, p])
                 f = pa.concat_tables([feats, f])
                 r = pa.concat_tables([recs, r])
-            writer.append("properties", p)
-            writer.append("property_features", f)
-            sf_writer.write_table(r)
+            writer.append("properties", keys.rds_table("properties", p))
+            writer.append("property_features", keys.rds_table("property_features", f))
+            sf_writer.write_table(keys.salesforce_table(r))
             if not by_construction and pool is None:
                 parts.append(truth.count(p, f, r, now))
             elif not by_construction and pool is not None:
@@ -148,10 +158,12 @@ def generate(
         "seed": seed,
         "now": now.isoformat(),
         "chunk_size": chunk_size,
+        "key_type": key_type,
         "truth_from": "construction" if by_construction else "rows",
         "companies": n_companies + len(companies),
     }
     counts.update(truth.merge(parts))
+    counts = keys.truth(counts)
     truth_path = out_dir / TRUTH_FILE
     truth_path.write_text(json.dumps(counts, indent=2, ensure_ascii=False) + "\n", "utf-8")
     result = GroundTruth(

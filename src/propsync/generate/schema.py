@@ -93,3 +93,15 @@ CREATE TABLE property_features (
   UNIQUE (property_id, feature)
 )""",
 }
+
+
+def postgres_ddl(key_types: dict[tuple[str, str], str]) -> dict[str, str]:
+    """POSTGRES_DDL with each key column ((table, column) -> SQL type) typed as given."""
+    out = dict(POSTGRES_DDL)
+    for (table, column), sql_type in key_types.items():
+        lines = out[table].split("\n")
+        for i, line in enumerate(lines):
+            if line.strip().startswith(f"{column} BIGINT"):
+                lines[i] = line.replace(f"{column} BIGINT", f"{column} {sql_type}", 1)
+        out[table] = "\n".join(lines)
+    return out

@@ -6,9 +6,11 @@ their views to `ground_truth.json`.
 
 Keys of `ground_truth.json` (all counts are over the whole generated data set):
 
-- `scale`, `seed`, `now`, `chunk_size`: the inputs; `now` is the instant every relative
-  date was computed from (ISO 8601, UTC). `truth_from`: "rows" (this module) or
-  "construction" (`propsync.generate.construction`, the bulk of large scenarios).
+- `scale`, `seed`, `now`, `chunk_size`, `key_type` (int, uuid, text: R9, the same
+  scenario keyed on that type, see `propsync.generate.keys`): the inputs; `now` is the
+  instant every relative date was computed from (ISO 8601, UTC). `truth_from`: "rows"
+  (this module) or "construction" (`propsync.generate.construction`, the bulk of large
+  scenarios).
 - `properties_total`, `companies`: rows written to `properties` / `companies`.
 - `active_properties`: R1, status = 'ACTIVE' and deleted_at IS NULL.
 - `inactive_properties`: not ACTIVE by status and not soft-deleted.

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from propsync.errors import SourceError, UsageError
 from propsync.generate import schema
+from propsync.generate.keys import KeyMap
 
 
 class RDSWriter(Protocol):
@@ -18,22 +19,24 @@ class RDSWriter(Protocol):
     def close(self) -> None: ...
 
 
-def open_writer(target: str) -> RDSWriter:
-    """`duckdb:PATH` or a `postgresql://` DSN; the three RDS tables are (re)created empty."""
+def open_writer(target: str, keys: KeyMap | None = None) -> RDSWriter:
+    """`duckdb:PATH` or a `postgresql://` DSN; the three RDS tables are (re)created empty,
+    their key columns typed for `keys` (BIGINT, UUID or text)."""
+    keys = keys or KeyMap()
     if target.startswith("duckdb:"):
         path = target.removeprefix("duckdb:")
         if not path:
             raise UsageError("--to duckdb:PATH needs a path")
-        return DuckDBWriter(Path(path))
+        return DuckDBWriter(Path(path), keys)
     if target.startswith(("postgresql://", "postgres://")):
-        return PostgresWriter(target)
+        return PostgresWriter(target, keys)
     raise UsageError(f"unknown target {target!r}: use duckdb:PATH or postgresql://...")
 
 
 class DuckDBWriter:
     """Replaces companies / properties / property_features in a DuckDB file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keys: KeyMap | None = None) -> None:
         import duckdb
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +54,8 @@ class DuckDBWriter:
             self.con.register("_propsync_empty", empty)
             self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _propsync_empty')
             self.con.unregister("_propsync_empty")
+        for (table, column), sql_type in (keys or KeyMap()).column_types("duckdb").items():
+            self.con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE {sql_type}')
 
     def append(self, table: str, data: pa.Table) -> None:
         self.con.register("_propsync_chunk", data)
@@ -67,7 +72,7 @@ class DuckDBWriter:
 class PostgresWriter:
     """Drops and recreates the RDS tables (typed, with keys) and loads them with COPY."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, keys: KeyMap | None = None) -> None:
         import psycopg
 
         try:
@@ -77,7 +82,7 @@ class PostgresWriter:
         with self.con.cursor() as cur:
             for name in schema.RDS_TABLES:
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
-            for ddl in schema.POSTGRES_DDL.values():
+            for ddl in schema.postgres_ddl((keys or KeyMap()).column_types("postgresql")).values():
                 cur.execute(ddl)
         self.con.commit()
 

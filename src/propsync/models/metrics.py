@@ -106,10 +106,10 @@ def snapshot(engine: Engine, baseline: dict[str, Any] | None = None) -> dict[str
     }
 
 
-def _create_queue(engine: Engine) -> tuple[int, list[int]]:
+def _create_queue(engine: Engine) -> tuple[int, list[str]]:
     missing = int(engine.scalar("SELECT COUNT(*) FROM properties_to_create"))
     ids = [
-        int(r[0])
+        str(r[0])
         for r in engine.rows(
             "SELECT rds_property_id FROM properties_to_create WHERE has_any_features_enabled"
             " ORDER BY rds_property_id"
@@ -118,10 +118,12 @@ def _create_queue(engine: Engine) -> tuple[int, list[int]]:
     return missing, ids
 
 
-def _p1_synced(engine: Engine, ids: list[int]) -> int:
+def _p1_synced(engine: Engine, ids: list[str]) -> int:
     import pyarrow as pa  # heavy driver: imported on first use
 
-    engine.load_arrow(_BASELINE_TABLE, pa.table({"rds_property_id": pa.array(ids, pa.int64())}))
+    engine.load_arrow(
+        _BASELINE_TABLE, pa.table({"rds_property_id": pa.array([str(i) for i in ids], pa.string())})
+    )
     try:
         return int(
             engine.scalar(

@@ -268,7 +268,7 @@ def capture_baseline(ws: Workspace, preflight: Preflight, members: list[PilotMem
     )
     for row in rows:
         key = row["snappt_property_id_c"]
-        row["rds_property_id"] = int(key) if str(key).isdigit() else None
+        row["rds_property_id"] = None if key is None else str(key)  # R9: keys are text
     return ws.state().pilot_validations.save_baseline(preflight, rows)
 
 

@@ -168,7 +168,7 @@ def select(
                 {
                     **_plain(r),
                     "queue": queue,
-                    "rds_property_id": int(r["rds_property_id"]),
+                    "rds_property_id": str(r["rds_property_id"]),
                     "snappt_property_id_c": str(r["rds_property_id"])
                     if queue == "create"
                     else r["snappt_property_id_c"],

@@ -160,14 +160,16 @@ def _convert(f: SFField, raw: pa.Array, ids: list[Any], values: list[Any] | None
             if pa.types.is_string(raw.type):
                 lowered = pc.utf8_lower(raw)
                 valid = pc.is_in(lowered, value_set=pa.array(["true", "false"]))
-                if not pc.all(pc.or_kleene(valid, pc.is_null(raw))).as_py():
+                if not pc.all(pc.or_kleene(valid, pc.is_null(raw)), min_count=0).as_py():
                     raise pa.ArrowInvalid("not a boolean")
                 return pc.equal(lowered, "true")
             return raw.cast(pa.bool_())
         if f.engine_type == "INTEGER":
             number = raw.cast(pa.float64())
+            # min_count=0: no records (a new object, an org holding none yet) is no error.
             if not pc.all(
-                pc.or_kleene(pc.equal(number, pc.floor(number)), pc.is_null(number))
+                pc.or_kleene(pc.equal(number, pc.floor(number)), pc.is_null(number)),
+                min_count=0,
             ).as_py():
                 raise pa.ArrowInvalid("not a whole number")
             return number.cast(pa.int32())

@@ -148,7 +148,7 @@ def _check(spec: TableSpec, schema: str, found: dict[str, dict[str, str]]) -> st
 def _select(spec: TableSpec, schema: str, columns: Sequence[str] | None = None) -> str:
     wanted = {c.name: c for c in spec.columns}
     names = list(columns) if columns is not None else spec.column_names
-    cols = ", ".join(f"{_quote(n)}::{wanted[n].pg_type} AS {_quote(n)}" for n in names)
+    cols = ", ".join(f"{wanted[n].pg_expr(_quote(n))} AS {_quote(n)}" for n in names)
     return f"SELECT {cols} FROM {_quote(schema)}.{_quote(spec.name)}"
 
 

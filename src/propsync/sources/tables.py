@@ -18,6 +18,26 @@ class Column:
     name: str
     engine_type: str  # DuckDB type in the engine
     pg_type: str  # PostgreSQL type the source column is cast to before transfer
+    key: bool = False  # an id (R9): text in its canonical form, whatever the source type
+
+    def pg_expr(self, quoted: str) -> str:
+        """The PostgreSQL expression reading this column in the engine's type.
+
+        A key is cast to text (an integer gives its decimal digits, a uuid its lower-case
+        hyphenated form) and trimmed; empty text becomes NULL (R10 reports it).
+        """
+        if self.key:
+            return f"NULLIF(btrim({quoted}::text, E' \\t\\r\\n'), '')"
+        return f"{quoted}::{self.pg_type}"
+
+    def engine_expr(self, quoted: str) -> str:
+        """The engine (DuckDB) expression casting a staged column to this column's type."""
+        if self.key:
+            return (
+                f"NULLIF(TRIM(CAST({quoted} AS VARCHAR),"
+                " CHR(32) || CHR(9) || CHR(13) || CHR(10)), '')"
+            )
+        return f"CAST({quoted} AS {self.engine_type})"
 
 
 @dataclass(frozen=True)
@@ -37,22 +57,29 @@ class TableSpec:
 
     def engine_select(self, relation: str) -> str:
         """SELECT from a staged relation, cast to the engine's types, in contract order."""
-        cols = ", ".join(f'CAST("{c.name}" AS {c.engine_type}) AS "{c.name}"' for c in self.columns)
+        cols = ", ".join(f'{c.engine_expr(_quoted(c.name))} AS "{c.name}"' for c in self.columns)
         return f"SELECT {cols} FROM {relation}"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _c(name: str, engine_type: str, pg_type: str) -> Column:
     return Column(name, engine_type, pg_type)
 
 
+def _key(name: str) -> Column:
+    return Column(name, "VARCHAR", "text", key=True)
+
+
 _TS = ("TIMESTAMPTZ", "timestamptz")
 _TEXT = ("VARCHAR", "text")
-_BIGINT = ("BIGINT", "bigint")
 
 COMPANIES = TableSpec(
     "companies",
     (
-        _c("id", *_BIGINT),
+        _key("id"),
         _c("name", *_TEXT),
         _c("created_at", *_TS),
         _c("updated_at", *_TS),
@@ -63,10 +90,10 @@ COMPANIES = TableSpec(
 PROPERTIES = TableSpec(
     "properties",
     (
-        _c("id", *_BIGINT),
+        _key("id"),
         _c("name", *_TEXT),
         _c("short_id", *_TEXT),
-        _c("company_id", *_BIGINT),
+        _key("company_id"),
         _c("address", *_TEXT),
         _c("city", *_TEXT),
         _c("state", *_TEXT),
@@ -83,7 +110,7 @@ PROPERTIES = TableSpec(
 PROPERTY_FEATURES = TableSpec(
     "property_features",
     (
-        _c("property_id", *_BIGINT),
+        _key("property_id"),
         _c("feature", *_TEXT),
         _c("enabled", "BOOLEAN", "boolean"),
         _c("updated_at", *_TS),

@@ -33,7 +33,7 @@ class AuditEntry:
     run_id: str
     sync_operation: str  # CREATE | UPDATE | ROLLBACK
     sync_status: str  # SUCCESS | FAILED
-    rds_property_id: int | None
+    rds_property_id: str | None
     snappt_property_id_c: str | None
     salesforce_id: str | None
     created: bool | None

@@ -72,7 +72,7 @@ class BaselineRecord:
     captured_at: datetime
     salesforce_id: str
     snappt_property_id_c: str | None
-    rds_property_id: int | None
+    rds_property_id: str | None
     field_values: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
@@ -164,8 +164,10 @@ class PilotValidations:
             if not sf_id:
                 raise StateError(f"{where}: id (the Salesforce record Id) is empty")
             rds_id = rec.get("rds_property_id")
-            if rds_id is not None and type(rds_id) is not int:
-                raise StateError(f"{where}: rds_property_id must be an integer, got {rds_id!r}")
+            if type(rds_id) is int:  # R9: keys are text; an integer is its digits
+                rds_id = str(rds_id)
+            if rds_id is not None and (not isinstance(rds_id, str) or not rds_id.strip()):
+                raise StateError(f"{where}: rds_property_id must be non-empty text, got {rds_id!r}")
             values = {k: v for k, v in rec.items() if k not in ("rds_property_id",)}
             out.append(
                 (

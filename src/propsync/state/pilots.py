@@ -42,7 +42,7 @@ class PilotMember:
     pilot_name: str
     selection_id: str
     queue: str  # create | update
-    rds_property_id: int | None
+    rds_property_id: str | None
     snappt_property_id_c: str | None
     pilot_reason: str | None
     priority: int | None
@@ -103,8 +103,12 @@ class Pilots:
             sf_key = row.get("snappt_property_id_c")
             if rds_id is None and sf_key is None:
                 raise StateError(f"{where}: needs rds_property_id or snappt_property_id_c")
-            if rds_id is not None and not isinstance(rds_id, int):
-                raise StateError(f"{where}: rds_property_id must be an integer, got {rds_id!r}")
+            if rds_id is not None and (type(rds_id) not in (int, str) or not str(rds_id).strip()):
+                raise StateError(
+                    f"{where}: rds_property_id must be non-empty text or an integer, got {rds_id!r}"
+                )
+            if rds_id is not None:
+                rds_id = str(rds_id).strip()
             priority = row.get("priority")
             if priority is not None and (type(priority) is not int):
                 raise StateError(f"{where}: priority must be an integer, got {priority!r}")

@@ -35,7 +35,7 @@ class AuditRecord:
     run_id: str
     sync_operation: str  # CREATE | UPDATE | ROLLBACK
     sync_status: str  # SUCCESS | FAILED
-    rds_property_id: int | None = None
+    rds_property_id: str | int | None = None  # stored as text (R9); an int is its digits
     snappt_property_id_c: str | None = None
     salesforce_id: str | None = None
     created: bool | None = None
@@ -73,13 +73,13 @@ AUDIT_COLUMNS = (
 AUDIT_JSON = ("fields_written", "before_values", "after_values")
 
 
-def audit_rds_id(key: str | None) -> int | None:
-    """The audit log's integer `rds_property_id` for a text key (None unless digits):
-    `snappt_property_id__c` is text in Salesforce, the audit log keys RDS ids as integers."""
+def audit_rds_id(key: str | int | None) -> str | None:
+    """The audit log's `rds_property_id` for a key: text in its canonical form (R9; an
+    integer as its decimal digits, surrounding whitespace dropped), None when empty."""
     if key is None:
         return None
-    text = key.strip()
-    return int(text) if text.isdigit() else None
+    text = str(key).strip()
+    return text or None
 
 
 def now() -> datetime:
@@ -147,8 +147,9 @@ def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
             raise StateError(f"{where()}: sync_status {rec.sync_status!r} not in {AUDIT_STATUSES}")
         if type(rec.attempt) is not int or rec.attempt < 1:
             raise StateError(f"{where()}: attempt must be a positive integer, got {rec.attempt!r}")
-        if rec.rds_property_id is not None and type(rec.rds_property_id) is not int:
-            raise StateError(f"{where()}: rds_property_id must be an integer")
+        rds_id = rec.rds_property_id
+        if rds_id is not None and type(rds_id) not in (int, str):
+            raise StateError(f"{where()}: rds_property_id must be text or an integer")
         fields = rec.fields_written
         if fields is not None and isinstance(fields, str):
             raise StateError(f"{where()}: fields_written must be a list of field names")
@@ -161,7 +162,7 @@ def audit_rows(records: Iterable[AuditRecord]) -> Iterable[tuple[Any, ...]]:
             rec.run_id,
             rec.sync_operation,
             rec.sync_status,
-            rec.rds_property_id,
+            audit_rds_id(rds_id),
             rec.snappt_property_id_c,
             rec.salesforce_id,
             rec.created,

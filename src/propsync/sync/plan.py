@@ -105,6 +105,9 @@ class SyncPlan:
     restriction: str | None
     quota: dict[str, int | None]
     computed_at: str
+    # What the sync leaves alone, from sync_exceptions (R8, R10): counts by type, and the
+    # RDS rows that cannot be synced as they are, each with its reason.
+    exceptions: dict[str, Any] = dc_field(default_factory=dict)
 
     @property
     def records_to_write(self) -> int:
@@ -145,7 +148,34 @@ class SyncPlan:
             },
             "quota": self.quota,
             "queues": {q: p.to_json() for q, p in self.queues.items()},
+            "exceptions": self.exceptions,
         }
+
+
+EXCEPTIONS_VIEW = "source_exceptions"
+
+
+def exceptions_summary(engine: Engine) -> dict[str, Any]:
+    """The RDS rows that cannot be synced as they are (R10, the view source_exceptions,
+    part of sync_exceptions): counts by type, and the first LISTED_RECORDS rows, each with
+    its reason ({} without the view)."""
+    if not engine.table_exists(EXCEPTIONS_VIEW):
+        return {}
+    counts = {
+        str(t): int(n)
+        for t, n in engine.rows(
+            f"SELECT exception_type, COUNT(*) FROM {EXCEPTIONS_VIEW} GROUP BY 1 ORDER BY 1"
+        )
+    }
+    listed = [
+        {"exception_type": t, "rds_property_id": k, "reason": r}
+        for t, k, r in engine.rows(
+            f"SELECT exception_type, rds_property_id, reason FROM {EXCEPTIONS_VIEW}"
+            f" ORDER BY exception_type, rds_property_id NULLS FIRST, reason"
+            f" LIMIT {LISTED_RECORDS}"
+        )
+    ]
+    return {"counts": counts, "source_rows": listed}
 
 
 def estimate_calls(records: int, cfg: SyncConfig) -> tuple[Mode, int]:

@@ -17,7 +17,14 @@ from propsync.errors import UsageError
 from propsync.salesforce.client import SalesforceClient
 from propsync.sync.lifecycle import SYNC_MEMORY_LIMIT, Progress
 from propsync.sync.mapping import Queue, rules_from_describe
-from propsync.sync.plan import QueuePlan, SyncPlan, Which, queue_plan, queues_of
+from propsync.sync.plan import (
+    QueuePlan,
+    SyncPlan,
+    Which,
+    exceptions_summary,
+    queue_plan,
+    queues_of,
+)
 from propsync.sync.refresh import refresh
 from propsync.sync.restrict import Restriction, combine, from_ids, read_ids_file
 from propsync.workspace import Workspace
@@ -117,6 +124,7 @@ def compute_plan(
         restriction=restrict.source if restrict is not None else None,
         quota=quota(client),
         computed_at=dt.datetime.now(dt.UTC).isoformat(),
+        exceptions=exceptions_summary(engine),
     )
 
 

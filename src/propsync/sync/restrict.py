@@ -41,19 +41,18 @@ class Restriction:
 
 
 def read_ids_file(path: Path) -> frozenset[str]:
-    """One RDS id per line; blank lines and lines starting with '#' are ignored."""
+    """One RDS id per line, any non-empty text (R9: keys are text), trimmed as the keys
+    are at extraction; blank lines and lines starting with '#' are ignored."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--ids {path}: {exc.strerror or exc}") from None
     ids: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if not line.isdigit():
-            raise UsageError(f"--ids {path}:{number}: {line!r} is not an RDS property id")
-        ids.add(str(int(line)))
+        ids.add(line)
     if not ids:
         raise UsageError(f"--ids {path}: no ids in the file")
     return frozenset(ids)

@@ -25,6 +25,7 @@ from typing import Any
 
 from propsync.errors import GuardrailTripped
 from propsync.salesforce.client import SalesforceClient
+from propsync.salesforce.values import CLEAR_TEXT
 from propsync.sync import journal
 from propsync.sync.jobs import BulkJournal, reconcile
 from propsync.sync.lifecycle import (
@@ -256,13 +257,39 @@ def _write_queue(
     if progress is not None:
         progress(q.queue, 0, q.records)
     done = 0
-    for outcomes in writer.write(_stream(run.ws, q), q.records):
-        run.record(outcomes)
-        done += len(outcomes)
-        if progress is not None:
-            progress(q.queue, done, q.records)
-        if stop is not None and stop.is_set():
-            return
+    threshold = run.ws.config.sync.bulk_threshold
+    # R10: a value that is literally the Bulk CSV's null marker would be written as empty
+    # by a Bulk job (and reported a success); those records go by sObject Collections,
+    # whose JSON carries the text as it is, after the others.
+    aside: list[WriteItem] = []
+    items = _stream(run.ws, q)
+    batches = [(_csv_safe(items, aside) if q.records >= threshold else items, q.records)]
+    for stream, total in batches:
+        for outcomes in writer.write(stream, total):
+            run.record(outcomes)
+            done += len(outcomes)
+            if progress is not None:
+                progress(q.queue, done, q.records)
+            if stop is not None and stop.is_set():
+                return
+        if aside and len(batches) == 1:
+            log.info(
+                "%s: %d record(s) hold the text %s, which a Bulk CSV reads as empty:"
+                " sending them by sObject Collections",
+                q.queue,
+                len(aside),
+                CLEAR_TEXT,
+            )
+            batches.append((iter(aside), min(len(aside), threshold - 1)))
+
+
+def _csv_safe(items: Iterator[WriteItem], aside: list[WriteItem]) -> Iterator[WriteItem]:
+    """The items a Bulk CSV carries as they are; the others are put `aside`."""
+    for item in items:
+        if any(v == CLEAR_TEXT for v in item.record.values() if isinstance(v, str)):
+            aside.append(item)
+        else:
+            yield item
 
 
 def _stream(ws: Workspace, q: QueuePlan) -> Iterator[WriteItem]:

@@ -1,6 +1,6 @@
 -- properties_missing_from_sf: the plan's dashboard widget 5 (alert above 100), verbatim:
 -- ACTIVE properties WITH a valid sfdc_id and no live product_property__c record (matched
--- on the number first, then on the exact text: the same test, a faster hash key). The
+-- on the exact text of the RDS id, R9). The
 -- plan counts only properties with a valid sfdc_id; the Sync A queue (properties_to_create)
 -- also holds ACTIVE properties without one, so two extra columns show the full queue.
 --
@@ -27,8 +27,7 @@ WITH missing AS (
     AND NOT EXISTS (
       SELECT 1
       FROM salesforce_product_property AS pp
-      WHERE TRY_CAST(pp.snappt_property_id_c AS BIGINT) = rds.rds_property_id
-        AND rds.snappt_property_id_c = pp.snappt_property_id_c
+      WHERE rds.snappt_property_id_c = pp.snappt_property_id_c
         AND COALESCE(pp.is_deleted, FALSE) = FALSE
     )
 ),

@@ -1,5 +1,6 @@
 -- sync_exceptions: what the syncs deliberately leave alone, each with a reason (rule R8),
--- plus RDS properties whose sfdc_id R2 rejects (they sync on their own flags, count 1).
+-- plus RDS properties whose sfdc_id R2 rejects (they sync on their own flags, count 1), and
+-- every RDS row that cannot be synced as it is (R10: nothing is dropped silently).
 --
 -- Columns
 --   exception_type   'ORPHAN'          live record whose snappt_property_id__c names no RDS
@@ -12,8 +13,11 @@
 --                                      sf_property_id__c is never written (R7)
 --                    'INVALID_SFDC_ID' an RDS property's sfdc_id is non-blank but not a valid
 --                                      15/18-char id (R2)
---   salesforce_id, snappt_property_id_c, sf_property_id_c   the record (NULL for
---                    INVALID_SFDC_ID)
+--                    'NULL_KEY', 'DUPLICATE_KEY', 'UNKNOWN_STATUS', 'UNSTORABLE_DATE'
+--                                      RDS rows that cannot be synced as they are (R10):
+--                                      see source_exceptions
+--   salesforce_id, snappt_property_id_c, sf_property_id_c   the record (NULL for the RDS
+--                    rows: INVALID_SFDC_ID and the R10 types)
 --   rds_property_id, property_status, sfdc_id_raw, sfdc_id   the RDS side (NULL for ORPHAN)
 --   reason           one sentence naming the record and the field
 CREATE OR REPLACE VIEW sync_exceptions AS
@@ -67,3 +71,18 @@ SELECT
     AS reason
 FROM rds_properties_enriched AS e
 WHERE e.has_invalid_sfdc_id
+
+UNION ALL
+
+-- R10: the RDS rows that cannot be synced as they are (see source_exceptions).
+SELECT
+  exception_type,
+  salesforce_id,
+  snappt_property_id_c,
+  sf_property_id_c,
+  rds_property_id,
+  property_status,
+  sfdc_id_raw,
+  sfdc_id,
+  reason
+FROM source_exceptions

@@ -5,7 +5,7 @@
 -- Sync A writes one upsert per row keyed on snappt_property_id__c (never a second record).
 --
 -- Columns (what Sync A writes -> Salesforce field)
---   rds_property_id            the RDS id (BIGINT)
+--   rds_property_id            the RDS id (text, canonical form: R9)
 --   snappt_property_id_c       -> snappt_property_id__c, the external id (RDS id as text)
 --   property_name              -> Name
 --   short_id                   -> Short_ID__c
@@ -31,11 +31,8 @@
 -- the two in step: a change to R3 or R4 there must be made here too.
 CREATE OR REPLACE VIEW properties_to_create AS
 WITH live_records AS (
-  -- The live records' external ids, with the number as a faster hash key (R5 matches the
-  -- exact text; the number only narrows the join).
-  SELECT
-    TRY_CAST(sp.snappt_property_id_c AS BIGINT) AS snappt_as_id,
-    sp.snappt_property_id_c
+  -- The live records' external ids (R5 matches the exact text of the RDS id).
+  SELECT sp.snappt_property_id_c
   FROM salesforce_product_property AS sp
   WHERE COALESCE(sp.is_deleted, FALSE) = FALSE
 ),
@@ -58,11 +55,11 @@ queued AS (
     e.payroll_enabled,
     e.income_insights_enabled,
     e.has_any_features_enabled,
-    e.created_at
+    e.created_at,
+    e.has_storable_created_at
   FROM rds_properties_normalized AS e
   LEFT JOIN live_records AS lr
-    ON lr.snappt_as_id = e.rds_property_id
-    AND lr.snappt_property_id_c = e.snappt_property_id_c
+    ON lr.snappt_property_id_c = e.snappt_property_id_c
   WHERE e.is_active
     AND lr.snappt_property_id_c IS NULL
 ),
@@ -118,7 +115,10 @@ SELECT
     CASE WHEN g.sfdc_id IS NOT NULL THEN g.active_property_count ELSE 1 END AS INTEGER
   ) AS active_property_count,
   COALESCE(g.is_multi_property, FALSE) AS is_multi_property,
-  CAST(DATE_TRUNC('millisecond', q.created_at) AS TIMESTAMPTZ) AS rds_created_at,
+  CASE
+    WHEN q.has_storable_created_at
+      THEN CAST(DATE_TRUNC('millisecond', q.created_at) AS TIMESTAMPTZ)
+  END AS rds_created_at,
   CASE
     WHEN g.sfdc_id IS NOT NULL THEN g.has_any_features_enabled
     ELSE q.has_any_features_enabled

@@ -8,7 +8,7 @@
 --
 -- Columns
 --   id                         the Salesforce record Id (what Sync B updates)
---   snappt_property_id_c       the external id (RDS id as text); rds_property_id as BIGINT
+--   snappt_property_id_c       the external id (RDS id as text); rds_property_id the same text
 --   sf_property_id_c           as Salesforce holds it (owned by the Salesforce workflow)
 --   sfdc_id                    the property's normalised sfdc_id (R2), NULL if none
 --   has_sf_property_id_mismatch  sf_property_id__c set and different from sfdc_id (R8;

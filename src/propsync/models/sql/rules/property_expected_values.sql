@@ -79,7 +79,10 @@ SELECT
   CAST(e.company_id AS VARCHAR) AS company_id,
   e.city,
   e.state,
-  CAST(DATE_TRUNC('millisecond', e.created_at) AS TIMESTAMPTZ) AS rds_created_at,
+  CASE
+    WHEN e.has_storable_created_at
+      THEN CAST(DATE_TRUNC('millisecond', e.created_at) AS TIMESTAMPTZ)
+  END AS rds_created_at,
   e.created_at
 FROM rds_properties_normalized AS e
 LEFT JOIN properties_aggregated_by_sfdc_id AS g ON g.sfdc_id = e.sfdc_id

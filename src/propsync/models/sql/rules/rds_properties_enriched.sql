@@ -8,7 +8,7 @@
 --   rds_property_id          properties.id
 --   snappt_property_id_c     the same id as text: what a Salesforce record's external id holds
 --   property_name, short_id, address, city, state, zip   from properties
---   company_id               properties.company_id (BIGINT); company_name from companies
+--   company_id               properties.company_id (text, R9); company_name from companies
 --   status                   properties.status as stored
 --   property_status          'DELETED' when soft-deleted (deleted_at set), else status; so
 --                            the plan's `property_status = 'ACTIVE'` is exactly rule R1

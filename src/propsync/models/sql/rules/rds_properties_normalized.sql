@@ -7,12 +7,20 @@
 -- Reads the RDS schema, as rds_properties_enriched does: adapt both to another schema.
 --
 -- Columns
---   rds_property_id          properties.id
---   snappt_property_id_c     the same id as text: what a Salesforce record's external id holds
+--   rds_property_id          properties.id: text in its canonical form (R9, cast at extraction)
+--   snappt_property_id_c     the same text: what a Salesforce record's external id holds
 --   property_name, short_id, company_id, city, state   from properties
 --   property_status          'DELETED' when soft-deleted (deleted_at set), else status; so
 --                            the plan's `property_status = 'ACTIVE'` is exactly rule R1
---   is_active                R1: status = 'ACTIVE' and deleted_at IS NULL
+--   is_active                R1: status = 'ACTIVE' and deleted_at IS NULL, and a usable key
+--   key_problem              R10: 'NULL_KEY' (no id), 'DUPLICATE_KEY' (the id is on more
+--                            than one row: every such row is held back), else NULL
+--   has_unknown_status       R10: status is NULL or not an upper-case word (`active`,
+--                            ` ACTIVE`, `Active`: R1 is exact, so these are not ACTIVE;
+--                            sync_exceptions lists them)
+--   has_storable_created_at  created_at is NULL or within what a Salesforce datetime holds
+--                            (1700-01-01 to 4000-12-31); else RDS_Created_At__c is left
+--                            empty and sync_exceptions lists the property (R10)
 --   sfdc_id                  R2: trimmed (space, tab, CR, LF); 15-char ids get their
 --                            checksum suffix; 18-char ids must carry the right suffix
 --                            (compared case-insensitively) and get the canonical upper-case
@@ -44,6 +52,9 @@ WITH features AS (
   WHERE enabled
     AND feature IN ('identity_verification', 'bank_linking', 'payroll_linking', 'income_insights')
   GROUP BY property_id
+),
+duplicate_keys AS (
+  SELECT id FROM properties WHERE id IS NOT NULL GROUP BY id HAVING COUNT(*) > 1
 ),
 shape_tested AS (
   -- Most ids are already a bare 15 or 18 letters and digits: the shape test on the raw
@@ -137,7 +148,19 @@ SELECT
   p.city,
   p.state,
   CASE WHEN p.deleted_at IS NOT NULL THEN 'DELETED' ELSE p.status END AS property_status,
-  COALESCE(p.status = 'ACTIVE' AND p.deleted_at IS NULL, FALSE) AS is_active,
+  COALESCE(p.status = 'ACTIVE' AND p.deleted_at IS NULL, FALSE)
+    AND p.id IS NOT NULL
+    AND d.id IS NULL AS is_active,
+  CASE
+    WHEN p.id IS NULL THEN 'NULL_KEY'
+    WHEN d.id IS NOT NULL THEN 'DUPLICATE_KEY'
+  END AS key_problem,
+  COALESCE(NOT regexp_matches(p.status, '^[A-Z][A-Z_]*$'), TRUE) AS has_unknown_status,
+  COALESCE(
+    p.created_at >= CAST('1700-01-01 00:00:00+00' AS TIMESTAMPTZ)
+    AND p.created_at < CAST('4001-01-01 00:00:00+00' AS TIMESTAMPTZ),
+    p.created_at IS NULL
+  ) AS has_storable_created_at,
   p.sfdc_id_normalized AS sfdc_id,
   CASE WHEN p.sfdc_id_normalized IS NOT NULL THEN 1 ELSE 0 END AS has_valid_sfdc_id,
   COALESCE(p.sfdc_id_normalized IS NULL AND p.sfdc_id_trimmed <> '', FALSE)
@@ -151,3 +174,4 @@ SELECT
   p.created_at
 FROM normalized AS p
 LEFT JOIN features AS f ON f.property_id = p.id
+LEFT JOIN duplicate_keys AS d ON d.id = p.id

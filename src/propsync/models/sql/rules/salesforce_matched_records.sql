@@ -2,10 +2,15 @@
 -- property its snappt_property_id__c names and how it stands under R5-R8. Records in the
 -- recycle bin (is_deleted) are left out entirely.
 --
--- Matching is on the exact text of the RDS id (R5/R6: '123' names property 123). The
+-- Matching is on the exact text of the RDS id, which is text in its canonical form (R9;
+-- R5/R6: '123' names property 123, 'a1b2...' the property keyed on that UUID). The
 -- external id is unique, so Salesforce-side duplicates (R8) show up as records whose text
--- is not exactly an RDS id but names one once whitespace and leading zeros are dropped
--- ('00123', ' 123') while the exact record ('123') also exists.
+-- is not exactly an RDS id but names one in the key's canonical form while the exact
+-- record also exists: surrounding whitespace dropped (' 123', ' P-7 '), leading zeros
+-- dropped where the text is digits only ('00123' names '123'; a text key '007' is its own
+-- exact text, and '0007' names no key), and a UUID-shaped text lower-cased (Salesforce
+-- compares external ids case-insensitively). A record naming a property only in that
+-- equivalent form, with no exact record beside it, is an orphan (the property is queued).
 --
 -- Columns
 --   id, snappt_property_id_c, sf_property_id_c, created_date, last_modified_date,
@@ -47,66 +52,59 @@ WITH live AS (
     sp.income_insights_enabled_c,
     sp.active_property_count_c,
     sp.is_multi_property_c,
-    sp.rds_created_at_c,
-    -- Joining on the number is faster than on text; the text is checked after the join.
-    TRY_CAST(sp.snappt_property_id_c AS BIGINT) AS snappt_as_id
+    sp.rds_created_at_c
   FROM salesforce_product_property AS sp
   WHERE COALESCE(sp.is_deleted, FALSE) = FALSE
 ),
-matched AS (
-  -- named_rds_property_id: the property the record names, exactly ('123') or once
-  -- whitespace and leading zeros are dropped ('00123', ' 123'); digits only.
+exact AS (
+  -- The exact text first (nearly every record); only the others are put in canonical form.
   SELECT
     l.*,
-    COALESCE(e.snappt_property_id_c = l.snappt_property_id_c, FALSE) AS matched_exactly,
+    e.rds_property_id AS exact_rds_property_id,
+    e.sfdc_id AS exact_rds_sfdc_id,
     CASE
-      WHEN e.snappt_property_id_c = l.snappt_property_id_c THEN e.rds_property_id
-      WHEN e.rds_property_id IS NOT NULL
-        AND regexp_matches(l.snappt_property_id_c, '^[ \t\r\n]*[0-9]+[ \t\r\n]*$')
-        THEN e.rds_property_id
-    END AS named_rds_property_id,
-    e.sfdc_id AS named_rds_sfdc_id
+      WHEN e.rds_property_id IS NOT NULL THEN NULL
+      WHEN regexp_matches(l.snappt_property_id_c, '^[ \t\r\n]*[0-9]+[ \t\r\n]*$')
+        THEN COALESCE(
+          NULLIF(LTRIM(TRIM(l.snappt_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)), '0'), ''),
+          '0'
+        )
+      WHEN regexp_matches(
+        l.snappt_property_id_c,
+        '^[ \t\r\n]*[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}[ \t\r\n]*$'
+      )
+        THEN LOWER(TRIM(l.snappt_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10)))
+      ELSE TRIM(l.snappt_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10))
+    END AS canonical_key
   FROM live AS l
-  LEFT JOIN rds_properties_normalized AS e ON e.rds_property_id = l.snappt_as_id
+  -- A key on more than one RDS row names no property (R10: sync_exceptions lists the rows).
+  LEFT JOIN rds_properties_normalized AS e
+    ON e.snappt_property_id_c = l.snappt_property_id_c AND e.key_problem IS NULL
 ),
-shared AS (
-  -- The properties named by more than one live record, counted from the Salesforce table
-  -- itself (a second read of `live` or `matched` would make DuckDB materialise it): a
-  -- record names the property whose id is its number, exactly when its text is that id's
-  -- text (the snappt_property_id_c of rds_properties_normalized), or when it is digits
-  -- within whitespace; numbers naming no RDS property find no row in the join below. A
-  -- property named by one record only is not listed: that record is all there is.
+matched AS (
+  -- named_rds_property_id: the property the record names, exactly or in canonical form.
   SELECT
-    k.snappt_as_id AS named_rds_property_id,
-    SUM(CASE WHEN k.snappt_property_id_c = CAST(k.snappt_as_id AS VARCHAR) THEN 1 ELSE 0 END)
-      AS exact_records,
-    COUNT(*) AS live_records_for_property
-  FROM (
-    SELECT
-      sp.snappt_property_id_c,
-      TRY_CAST(sp.snappt_property_id_c AS BIGINT) AS snappt_as_id
-    FROM salesforce_product_property AS sp
-    WHERE COALESCE(sp.is_deleted, FALSE) = FALSE
-  ) AS k
-  WHERE k.snappt_as_id IS NOT NULL
-    AND (
-      k.snappt_property_id_c = CAST(k.snappt_as_id AS VARCHAR)
-      OR regexp_matches(k.snappt_property_id_c, '^[ \t\r\n]*[0-9]+[ \t\r\n]*$')
-    )
-  GROUP BY k.snappt_as_id
-  HAVING COUNT(*) > 1
+    x.*,
+    x.exact_rds_property_id IS NOT NULL AS matched_exactly,
+    COALESCE(x.exact_rds_property_id, c.rds_property_id) AS named_rds_property_id,
+    COALESCE(x.exact_rds_sfdc_id, c.sfdc_id) AS named_rds_sfdc_id
+  FROM exact AS x
+  LEFT JOIN rds_properties_normalized AS c
+    ON c.snappt_property_id_c = x.canonical_key AND c.key_problem IS NULL
 ),
 counted AS (
+  -- exact_records / live_records_for_property: the live records naming the same property
+  -- exactly / in any form (a window, so the records are read once).
   SELECT
     m.*,
     CASE
-      WHEN g.named_rds_property_id IS NOT NULL THEN g.exact_records
-      WHEN m.matched_exactly THEN 1
-      ELSE 0
+      WHEN m.named_rds_property_id IS NULL THEN 0
+      ELSE SUM(CASE WHEN m.matched_exactly THEN 1 ELSE 0 END)
+        OVER (PARTITION BY m.named_rds_property_id)
     END AS exact_records,
     CASE
-      WHEN g.named_rds_property_id IS NOT NULL THEN g.live_records_for_property
-      WHEN m.named_rds_property_id IS NOT NULL THEN 1
+      WHEN m.named_rds_property_id IS NOT NULL
+        THEN COUNT(*) OVER (PARTITION BY m.named_rds_property_id)
     END AS live_records_for_property,
     -- Trimmed only when the text is not already the property's id (a trim with a
     -- character list costs more than the comparison).
@@ -115,7 +113,6 @@ counted AS (
       ELSE TRIM(m.sf_property_id_c, CHR(32) || CHR(9) || CHR(13) || CHR(10))
     END AS sf_id_trimmed
   FROM matched AS m
-  LEFT JOIN shared AS g ON g.named_rds_property_id = m.named_rds_property_id
 ),
 grouped AS (
   SELECT

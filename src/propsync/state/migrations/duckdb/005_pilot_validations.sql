@@ -18,7 +18,7 @@ CREATE TABLE pilot_baselines (
   captured_at           TIMESTAMPTZ NOT NULL,
   salesforce_id         VARCHAR NOT NULL,
   snappt_property_id_c  VARCHAR,
-  rds_property_id       BIGINT,
+  rds_property_id       VARCHAR,
   field_values          JSON NOT NULL
 );
 

@@ -19,7 +19,7 @@ CREATE TABLE pilot_baselines (
   captured_at           TIMESTAMPTZ NOT NULL,
   salesforce_id         TEXT NOT NULL,
   snappt_property_id_c  TEXT,
-  rds_property_id       BIGINT,
+  rds_property_id       TEXT,
   field_values          JSONB NOT NULL
 );
 CREATE INDEX pilot_baselines_preflight ON pilot_baselines (preflight_id);

@@ -1,0 +1,7 @@
+-- Keys are text (R9): an RDS id may be an integer, a UUID or any text, so the state
+-- tables keep it as text in its canonical form. Existing integer ids become their decimal
+-- digits, which is exactly the canonical form of an integer key.
+ALTER TABLE property_sync_audit_log ALTER COLUMN rds_property_id TYPE VARCHAR
+  USING CAST(rds_property_id AS VARCHAR);
+ALTER TABLE pilot_sets ALTER COLUMN rds_property_id TYPE VARCHAR
+  USING CAST(rds_property_id AS VARCHAR);
