@@ -55,7 +55,7 @@ def test_the_configured_connect_timeout_reaches_the_dsn(
         dsn = f"postgresql://reader:{PASSWORD}@{HOST}:{port}/product"
         monkeypatch.setenv("PROPSYNC_TEST_SILENT_DSN", dsn)
         with clock() as elapsed, pytest.raises(SourceError, match=f"{HOST}:{port}") as info:
-            sources.extract(ws)
+            sources.extract(ws.config.source, ws.engine(), root=ws.root)
         took = elapsed()
     print(f"\nsources.extract, silent source, connect_timeout_s = 3: failed after {took:.2f}s")
     assert 2.9 <= took < 5.0

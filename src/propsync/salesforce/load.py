@@ -73,8 +73,8 @@ def load_starting_state(
     The file is the org *after* its workflow ran: a record without sf_property_id__c
     must stay without one. `hold_workflow` asks the emulator not to run the workflow
     on these inserts (header `X-Emulator-Knobs`, with the emulator's admin token that
-    `connect()` put on the client); a real org ignores the header, so deactivate the
-    flow there for the duration of the load."""
+    `connect()` put on the client; sent only when it did); on a real org deactivate the
+    flow for the duration of the load."""
     import pyarrow.dataset as ds  # heavy driver: imported on first use
 
     path = Path(parquet_path)
@@ -97,10 +97,10 @@ def load_starting_state(
     if missing:
         raise UsageError(f"{path}: the starting state lacks the columns {missing}")
     held = {h: client.extra_headers.get(h) for h in (KNOBS_HEADER, ADMIN_HEADER)}
-    if hold_workflow:
+    if hold_workflow and client.emulator_admin_token:
+        # Only the local emulator (whose admin token connect() knows) takes the knob.
         client.extra_headers[KNOBS_HEADER] = json.dumps({"workflow_enabled": False})
-        if client.emulator_admin_token:
-            client.extra_headers[ADMIN_HEADER] = client.emulator_admin_token
+        client.extra_headers[ADMIN_HEADER] = client.emulator_admin_token
     try:
         stats = _load(client, dataset, names, audit_fields)
     finally:
