@@ -83,26 +83,36 @@ def test_create_strata_rules_priority_and_fill(ws: Workspace) -> None:
     for r in chosen:
         if r["pilot_reason"] in rules and not r["filled"]:
             assert rules[r["pilot_reason"]](rows[r["rds_property_id"]]), r
-    assert {k for k, r in by.items() if r["pilot_reason"] == "Has Features"} <= set(featured)
+    assert {k for k, r in by.items() if r["pilot_reason"] == "Has Features"} <= {
+        str(i) for i in featured
+    }
     # Only 3 recent properties: the stratum takes those the earlier strata left (an
     # earlier stratum wins) and is filled up to 10 from the rest of the queue.
     earlier = {k for k, r in by.items() if r["priority"] < 3}
     recent_taken = [r for r in chosen if r["pilot_reason"] == "Recently Created"]
-    assert {r["rds_property_id"] for r in recent_taken if not r["filled"]} == set(recent) - earlier
-    assert sum(r["filled"] for r in recent_taken) == 10 - len(set(recent) - earlier) >= 7
+    assert {r["rds_property_id"] for r in recent_taken if not r["filled"]} == {
+        str(i) for i in recent
+    } - earlier
+    assert (
+        sum(r["filled"] for r in recent_taken) == 10 - len({str(i) for i in recent} - earlier) >= 7
+    )
     earlier = {k for k, r in by.items() if r["priority"] < 4}
     old_taken = {
         r["rds_property_id"]
         for r in chosen
         if r["pilot_reason"] == "Old Properties" and not r["filled"]
     }
-    assert old_taken <= set(old) and len(old_taken) == min(10, len(set(old) - earlier))
+    assert old_taken <= {str(i) for i in old} and len(old_taken) == min(
+        10, len({str(i) for i in old} - earlier)
+    )
     # 24 properties of 12 more companies: the last stratum never runs short.
     assert not any(r["filled"] for r in chosen if r["pilot_reason"] == "Diverse Companies")
     # Diverse companies: ten companies, one property each.
     diverse = [r for r in chosen if r["pilot_reason"] == "Diverse Companies"]
     assert len({r["company_id"] for r in diverse}) == len(diverse) == 10
-    assert set(plain) & {k for k, r in by.items() if r["pilot_reason"] == "No Features"}
+    assert {str(i) for i in plain} & {
+        k for k, r in by.items() if r["pilot_reason"] == "No Features"
+    }
     assert len(companies) == 12
 
 
@@ -139,21 +149,24 @@ def test_update_strata_on_hand_built_records(ws: Workspace) -> None:
     got = {r["rds_property_id"]: (r["pilot_reason"], r["filled"]) for r in chosen}
     assert got == expected_selection("update", view, 3, NOW)
     assert len(chosen) == 50 and _by_reason(chosen) == {r: t for r, t in STRATA["update"].values()}
-    by_reason: dict[str, set[int]] = {}
+    by_reason: dict[str, set[str]] = {}
     for r in chosen:
         if not r["filled"]:
             by_reason.setdefault(r["pilot_reason"], set()).add(r["rds_property_id"])
-    assert by_reason["Single Property"] <= set(single_idv)
+    assert by_reason["Single Property"] <= {str(i) for i in single_idv}
     assert (
-        by_reason["Multi-Property (2)"] <= set(pairs) and len(by_reason["Multi-Property (2)"]) == 15
+        by_reason["Multi-Property (2)"] <= {str(i) for i in pairs}
+        and len(by_reason["Multi-Property (2)"]) == 15
     )
-    assert by_reason["Multi-Property (3+)"] == set(triple)  # all 3, then 2 filled
+    assert by_reason["Multi-Property (3+)"] == {str(i) for i in triple}  # all 3, then 2 filled
     assert sum(r["filled"] for r in chosen if r["pilot_reason"] == "Multi-Property (3+)") == 2
     # Features on and changes pending: the mismatches, and the 2 single-IDV records
     # stratum 1 left (their other fields differ too).
     fm = by_reason["Feature Mismatch"]
-    assert fm <= set(mismatch) | set(single_idv) and len(fm) == 10
-    assert by_reason["No Features"] <= set(plain) | set(pairs) | set(triple)
+    assert fm <= {str(i) for i in mismatch} | {str(i) for i in single_idv} and len(fm) == 10
+    assert by_reason["No Features"] <= {str(i) for i in plain} | {str(i) for i in pairs} | {
+        str(i) for i in triple
+    }
     assert all(r["salesforce_id"] for r in chosen)
 
 
@@ -180,7 +193,7 @@ def test_select_is_seeded_saved_and_exported(ws: Workspace) -> None:
     with one.exports["create"].open() as fh:
         exported = list(csv.DictReader(fh))
     assert list(exported[0]) == [*EXPORT_COLUMNS["create"], "filled"]
-    assert [int(r["rds_property_id"]) for r in exported] == [
+    assert [r["rds_property_id"] for r in exported] == [
         r["rds_property_id"] for r in one.rows["create"]
     ]
     shown = pilot_select.saved_set(ws, "p1")

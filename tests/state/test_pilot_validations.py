@@ -33,7 +33,7 @@ def test_preflight_baseline_and_validation_roundtrip(state_ws: StateWorkspace) -
         assert saved == 2
         base = repo.baseline(first.preflight_id)
         assert [b.salesforce_id for b in base] == ["a0X1", "a0X2"]
-        assert base[1].rds_property_id == 12 and base[1].field_values["idv_enabled_c"] is False
+        assert base[1].rds_property_id == "12" and base[1].field_values["idv_enabled_c"] is False
         assert repo.baseline(second.preflight_id) == []
         with pytest.raises(StateError, match=r"baseline record #0: id"):
             repo.save_baseline(first, [{"snappt_property_id_c": "1"}])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,12 @@ def _placement(func: Any) -> Any:
     return click.option("--catalog", default=None, help="... of this catalog (Databricks).")(func)
 
 
+# the object a DDL statement creates: CREATE [OR REPLACE] VIEW|SCHEMA [IF NOT EXISTS] name
+_CREATED = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:VIEW|SCHEMA)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`\"]+)", re.I
+)
+
+
 def _tables(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -101,7 +108,9 @@ def compile_cmd(
     out.mkdir(parents=True, exist_ok=True)
     for i, statement in enumerate(statements, start=1):
         # A numeric prefix keeps dependency order when the files are run by name.
-        (out / f"{i:02d}.sql").write_text(statement.rstrip() + ";\n", encoding="utf-8")
+        named = _CREATED.search(statement)
+        stem = f"{i:02d}_{named.group(1).split('.')[-1]}" if named else f"{i:02d}"
+        (out / f"{stem}.sql").write_text(statement.rstrip() + ";\n", encoding="utf-8")
     click.echo(f"wrote {len(statements)} files to {out}")
 
 
