@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from propsync.config import DashboardConfig, is_loopback
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-# widget name -> "green" | "yellow" | "red", from the health check when one is given
-Statuses = Callable[[Workspace], dict[str, str]]
 COOKIE = "propsync_dashboard"
 RETRIES, RETRY_PAUSE_S = 4, 0.5
 log = logging.getLogger("propsync.dashboard")
@@ -52,20 +51,10 @@ def dashboard_token(config: DashboardConfig, host: str) -> str | None:
     return token
 
 
-def health_statuses(ws: Workspace) -> dict[str, str]:
-    """Each widget's colour from the health check (none while the views are not built)."""
-    try:
-        return {w.key: w.status for w in health(ws).widgets}
-    except UsageError:
-        return {}
-
-
-def create_app(
-    ws: Workspace, *, token: str | None, statuses: Statuses | None = health_statuses
-) -> Starlette:
-    """The dashboard over one workspace, each widget coloured by `statuses` (the health
-    check by default). Requests are served one at a time on the workspace's engine (a
-    DuckDB connection is not shared between threads)."""
+def create_app(ws: Workspace, *, token: str | None) -> Starlette:
+    """The dashboard over one workspace, each widget coloured by the health check.
+    Requests are served one at a time on the workspace's engine (a DuckDB connection is
+    not shared between threads)."""
     # heavy driver: the web framework is imported only when a dashboard is made
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
@@ -82,11 +71,14 @@ def create_app(
         return HTMLResponse(pages.layout(title, body, workspace=str(ws.root), refreshed=_now()))
 
     def overview(request: Request) -> Response:
-        with opened() as w:
-            widgets = data.widgets(w.engine())
-            runs = data.recent_runs(w.state(), 10)
-            status = statuses(w) if statuses is not None else {}
-        return page("Overview", pages.overview(widgets, runs, status))
+        try:
+            with opened() as w:
+                report = health(w)  # reads every view once: the colours and the rows
+                runs = data.recent_runs(w.state(), 10)
+        except UsageError as exc:  # the views are not built yet
+            return page("Overview", f"<p>{escape(str(exc))}</p>")
+        status = {widget.key: widget.status for widget in report.widgets}
+        return page("Overview", pages.overview(data.from_health(report), runs, status))
 
     def runs(request: Request) -> Response:
         with opened() as w:
@@ -117,11 +109,11 @@ def create_app(
             return JSONResponse([x.to_json() for x in data.widgets(w.engine())])
 
     def widget_json(request: Request) -> Response:
-        build = data.WIDGETS.get(request.path_params["name"])
-        if build is None:
+        name = request.path_params["name"]
+        if name not in data.WIDGETS:
             return JSONResponse({"error": "no such widget", "widgets": list(data.WIDGETS)}, 404)
         with opened() as w:
-            return JSONResponse(build(w.engine()).to_json())
+            return JSONResponse(data.widget(w.engine(), name).to_json())
 
     def runs_json(request: Request) -> Response:
         with opened() as w:
@@ -218,7 +210,6 @@ def serve(
     *,
     host: str | None = None,
     port: int | None = None,
-    statuses: Statuses | None = health_statuses,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the dashboard until interrupted (SIGINT / SIGTERM). `ready(url)` is called
@@ -228,7 +219,7 @@ def serve(
     cfg = ws.config.dashboard
     bind = host or cfg.host
     token = dashboard_token(cfg, bind)
-    app = create_app(ws, token=token, statuses=statuses)
+    app = create_app(ws, token=token)
     config = uvicorn.Config(
         app, host=bind, port=cfg.port if port is None else port, log_level="warning"
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from propsync.engines import Engine
+from propsync.monitor import views
+from propsync.monitor.health import HealthReport
 from propsync.state import RunRecord, StateStore
 from propsync.sync.history import RunReport, run_report
 from propsync.workspace import Workspace
@@ -55,14 +57,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(engine: Engine, sql: str) -> tuple[list[str], list[dict[str, Any]]]:
-    rows = [{k: _plain(v) for k, v in r.items()} for r in engine.dicts(sql)]
+Rows = list[dict[str, Any]]
+
+
+def _rows(read: Rows, order: str | None = None) -> tuple[list[str], Rows]:
+    """The view's rows (as `propsync.monitor.views` reads them) in plain values, oldest
+    first by `order` where the reader gives them newest first."""
+    rows = [{k: _plain(v) for k, v in r.items()} for r in read]
+    if order is not None:
+        rows.sort(key=lambda r: tuple(str(r[c]) for c in order.split(",")))
     return (list(rows[0]) if rows else []), rows
 
 
-def queue_sizes(engine: Engine) -> Widget:
+def queue_sizes(read: Rows) -> Widget:
     """Widget 1: both queues per hour over the last 24 hours (sync_queue_measurements)."""
-    columns, rows = _rows(engine, "SELECT * FROM sync_queue_sizes_24h ORDER BY hour")
+    columns, rows = _rows(read, "hour")
     long = [
         {"hour": r["hour"], "queue": queue, "size": r[f"max_{queue}_queue"]}
         for r in rows
@@ -92,9 +101,9 @@ def queue_sizes(engine: Engine) -> Widget:
     )
 
 
-def feature_accuracy(engine: Engine) -> Widget:
+def feature_accuracy(read: Rows) -> Widget:
     """Widget 2: per feature, the share of matched records whose flag is as expected."""
-    columns, rows = _rows(engine, "SELECT * FROM feature_sync_accuracy ORDER BY sort_order")
+    columns, rows = _rows(read)
     chart = {
         "data": {"values": rows},
         "layer": [
@@ -127,9 +136,9 @@ def feature_accuracy(engine: Engine) -> Widget:
     )
 
 
-def multi_property(engine: Engine) -> Widget:
+def multi_property(read: Rows) -> Widget:
     """Widget 3: how many sfdc_ids have 1, 2, 3... active RDS properties (R3)."""
-    columns, rows = _rows(engine, "SELECT * FROM multi_property_stats ORDER BY num_rds_properties")
+    columns, rows = _rows(read)
     chart = {
         "data": {"values": rows},
         "mark": "bar",
@@ -158,9 +167,9 @@ def multi_property(engine: Engine) -> Widget:
     )
 
 
-def run_health(engine: Engine) -> Widget:
+def run_health(read: Rows) -> Widget:
     """Widget 4: record outcomes per day and operation over the last 7 days."""
-    columns, rows = _rows(engine, "SELECT * FROM sync_health_7d ORDER BY sync_date, sync_operation")
+    columns, rows = _rows(read, "sync_date,sync_operation")
     long = [
         {"day": r["sync_date"], "outcome": outcome, "records": r[column], "op": r["sync_operation"]}
         for r in rows
@@ -195,9 +204,9 @@ def run_health(engine: Engine) -> Widget:
     )
 
 
-def missing(engine: Engine) -> Widget:
+def missing(read: Rows) -> Widget:
     """Widget 5: ACTIVE properties still missing from Salesforce (alert above 100)."""
-    columns, rows = _rows(engine, "SELECT * FROM properties_missing_from_sf")
+    columns, rows = _rows(read)
     row = rows[0] if rows else {}
     bars = []
     for what, total, part in (
@@ -231,19 +240,31 @@ def _minus(row: dict[str, Any], total: str, part: str) -> int | None:
     return int(row[total]) - int(row[part])
 
 
-# name (also the page anchor and the health check's widget key) -> its query function
-WIDGETS: dict[str, Callable[[Engine], Widget]] = {
-    "queues": queue_sizes,
-    "feature_accuracy": feature_accuracy,
-    "multi_property": multi_property,
-    "sync_success": run_health,
-    "missing_properties": missing,
+# name (also the page anchor and the health check's widget key) -> how its rows are read
+# (`propsync.monitor.views`, the readers the health check uses too) and drawn
+WIDGETS: dict[str, tuple[Callable[[Engine], Rows], Callable[[Rows], Widget]]] = {
+    "queues": (views.queue_sizes_24h, queue_sizes),
+    "feature_accuracy": (views.feature_accuracy, feature_accuracy),
+    "multi_property": (views.multi_property_stats, multi_property),
+    "sync_success": (views.sync_health_7d, run_health),
+    "missing_properties": (lambda engine: [views.missing(engine)], missing),
 }
+
+
+def widget(engine: Engine, name: str) -> Widget:
+    """One widget, read from its view now."""
+    read, draw = WIDGETS[name]
+    return draw(read(engine))
 
 
 def widgets(engine: Engine) -> list[Widget]:
     """The five widgets, in the plan's order."""
-    return [build(engine) for build in WIDGETS.values()]
+    return [widget(engine, name) for name in WIDGETS]
+
+
+def from_health(report: HealthReport) -> list[Widget]:
+    """The five widgets from the rows the health check has just read (no second read)."""
+    return [WIDGETS[w.key][1](w.rows) for w in report.widgets if w.key in WIDGETS]
 
 
 def recent_runs(state: StateStore, limit: int = 50) -> list[RunRecord]:

@@ -4,7 +4,7 @@ the CSS is inline and the charts are inline SVG, so a page needs nothing from ou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -119,7 +119,9 @@ def runs_table(runs: Sequence[RunRecord]) -> str:
     return table(RUN_COLUMNS, rows, links="run_id")
 
 
-def overview(widgets: Sequence[Widget], runs: Sequence[RunRecord], statuses: dict[str, str]) -> str:
+def overview(
+    widgets: Sequence[Widget], runs: Sequence[RunRecord], statuses: Mapping[str, str]
+) -> str:
     cards = "".join(widget_card(w, statuses.get(w.name)) for w in widgets)
     return (
         f"<div class=grid>{cards}</div>"
