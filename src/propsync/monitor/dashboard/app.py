@@ -71,12 +71,16 @@ def create_app(ws: Workspace, *, token: str | None) -> Starlette:
         return HTMLResponse(pages.layout(title, body, workspace=str(ws.root), refreshed=_now()))
 
     def overview(request: Request) -> Response:
-        try:
-            with opened() as w:
-                report = health(w)  # reads every view once: the colours and the rows
-                runs = data.recent_runs(w.state(), 10)
-        except UsageError as exc:  # the views are not built yet
-            return page("Overview", f"<p>{escape(str(exc))}</p>")
+        for attempt in range(RETRIES):
+            try:
+                with opened() as w:
+                    report = health(w)  # reads every view once: the colours and the rows
+                    runs = data.recent_runs(w.state(), 10)
+                break
+            except UsageError as exc:  # no views: not built yet, or a sync rebuilding them
+                if attempt == RETRIES - 1:
+                    return page("Overview", f"<p>{escape(str(exc))}</p>")
+                time.sleep(RETRY_PAUSE_S)
         status = {widget.key: widget.status for widget in report.widgets}
         return page("Overview", pages.overview(data.from_health(report), runs, status))
 
